@@ -1,0 +1,64 @@
+"""trapline: a pure-Python coroutine framework.
+
+Tasks in task groups, level-triggered cancel scopes and timeouts, virtual time, a step-by-step
+scheduler, and synchronisation primitives, on a small kernel whose one trap every awaitable goes
+through. Start with ``trapline.run(main)``.
+"""
+
+from ._core import (
+    TASK_STATUS_IGNORED,
+    BrokenResourceError,
+    BusyResourceError,
+    CancelScope,
+    Cancelled,
+    ClosedResourceError,
+    EndOfChannel,
+    RunFinishedError,
+    Task,
+    TaskCancelled,
+    TaskGroup,
+    TaskStatus,
+    WouldBlock,
+    checkpoint,
+    current_effective_deadline,
+    current_time,
+    fail_after,
+    fail_at,
+    gather,
+    move_on_after,
+    move_on_at,
+    run,
+    sleep,
+    sleep_forever,
+    sleep_until,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TASK_STATUS_IGNORED",
+    "BrokenResourceError",
+    "BusyResourceError",
+    "CancelScope",
+    "Cancelled",
+    "ClosedResourceError",
+    "EndOfChannel",
+    "RunFinishedError",
+    "Task",
+    "TaskCancelled",
+    "TaskGroup",
+    "TaskStatus",
+    "WouldBlock",
+    "checkpoint",
+    "current_effective_deadline",
+    "current_time",
+    "fail_after",
+    "fail_at",
+    "gather",
+    "move_on_after",
+    "move_on_at",
+    "run",
+    "sleep",
+    "sleep_forever",
+    "sleep_until",
+]

@@ -1,0 +1,90 @@
+"""trapline's kernel: scheduling, cancellation, time and waiting. Nothing here knows about sockets.
+
+The rest of trapline is built only on what ``trapline.lowlevel`` re-exports from here (a test
+enforces it). See ``docs/design.md`` for the tour.
+"""
+
+from ._cancel import (
+    CancelScope,
+    current_effective_deadline,
+    fail_after,
+    fail_at,
+    move_on_after,
+    move_on_at,
+)
+from ._clock import Clock, SystemClock, VirtualClock
+from ._exceptions import (
+    BrokenResourceError,
+    BusyResourceError,
+    Cancelled,
+    ClosedResourceError,
+    EndOfChannel,
+    RunFinishedError,
+    TaskCancelled,
+    WouldBlock,
+)
+from ._instrument import Instrument
+from ._parking_lot import ParkingLot, ParkingLotStatistics
+from ._run import (
+    cancel_shielded_checkpoint,
+    checkpoint,
+    checkpoint_if_cancelled,
+    current_clock,
+    current_root_task,
+    current_task,
+    current_time,
+    park,
+    reschedule,
+    run,
+    sleep,
+    sleep_forever,
+    sleep_until,
+)
+from ._stepper import StepEvent, Stepper
+from ._task import Task
+from ._taskgroup import TASK_STATUS_IGNORED, TaskGroup, TaskStatus, gather
+from ._traps import Abort
+
+__all__ = [
+    "TASK_STATUS_IGNORED",
+    "Abort",
+    "BrokenResourceError",
+    "BusyResourceError",
+    "CancelScope",
+    "Cancelled",
+    "Clock",
+    "ClosedResourceError",
+    "EndOfChannel",
+    "Instrument",
+    "ParkingLot",
+    "ParkingLotStatistics",
+    "RunFinishedError",
+    "StepEvent",
+    "Stepper",
+    "SystemClock",
+    "Task",
+    "TaskCancelled",
+    "TaskGroup",
+    "TaskStatus",
+    "VirtualClock",
+    "WouldBlock",
+    "cancel_shielded_checkpoint",
+    "checkpoint",
+    "checkpoint_if_cancelled",
+    "current_clock",
+    "current_effective_deadline",
+    "current_root_task",
+    "current_task",
+    "current_time",
+    "fail_after",
+    "fail_at",
+    "gather",
+    "move_on_after",
+    "move_on_at",
+    "park",
+    "reschedule",
+    "run",
+    "sleep",
+    "sleep_forever",
+    "sleep_until",
+]

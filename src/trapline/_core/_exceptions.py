@@ -1,0 +1,80 @@
+"""Exceptions raised by the kernel and by everything built on it.
+
+``Cancelled`` is a ``BaseException`` so that ``except Exception`` does not swallow it: a
+cancellation must travel up to the cancel scope that asked for it. Everything else is an ordinary
+``Exception`` subclass.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+__all__ = [
+    "BrokenResourceError",
+    "BusyResourceError",
+    "Cancelled",
+    "ClosedResourceError",
+    "EndOfChannel",
+    "RunFinishedError",
+    "TaskCancelled",
+    "WouldBlock",
+]
+
+
+@final
+class Cancelled(BaseException):
+    """Raised at a checkpoint inside a cancel scope that has been cancelled.
+
+    Do not catch it to carry on: let it propagate to the scope that was cancelled, which absorbs
+    it. ``reason`` says why the scope was cancelled and ``where`` names the ``file:line`` where the
+    cancel was requested (or ``"deadline"`` when a deadline expired). Only the kernel creates it.
+    """
+
+    __slots__ = ("reason", "where")
+
+    reason: str | None
+    where: str | None
+
+    def __init__(self, reason: str | None = None, where: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where = where
+
+    def __str__(self) -> str:
+        text = "cancelled"
+        if self.reason:
+            text += f": {self.reason}"
+        if self.where:
+            text += f" (requested at {self.where})"
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Cancelled, (self.reason, self.where))
+
+
+class TaskCancelled(Exception):
+    """The task whose result was asked for ended by being cancelled, so it has no result."""
+
+
+class WouldBlock(Exception):
+    """An ``*_nowait`` operation could not complete without waiting."""
+
+
+class ClosedResourceError(Exception):
+    """The resource was closed (by this task, another task, or while a task was waiting on it)."""
+
+
+class BrokenResourceError(Exception):
+    """The resource is unusable because of an error on the other side (for example a peer reset)."""
+
+
+class BusyResourceError(Exception):
+    """Two tasks tried to use a resource that allows only one user at a time."""
+
+
+class EndOfChannel(Exception):
+    """The sending side of a channel was closed and everything sent has been received."""
+
+
+class RunFinishedError(RuntimeError):
+    """The ``trapline.run`` that a handle belonged to has already finished."""

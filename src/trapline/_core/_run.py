@@ -1,0 +1,525 @@
+"""The run loop: one generator that ``run()``, the ``Stepper`` and tests all drive.
+
+How it works, in the seed tutorial's terms: every task is a coroutine that the loop drives with
+``send``. A task runs until it yields one of the trap messages (``_traps.py``): ``CHECKPOINT`` puts
+it at the back of the ready queue, a ``Park`` sets it aside until somebody (a parking lot, a timer,
+the I/O backend, cancellation) reschedules it with a value to send. ``StopIteration`` carries the
+task's return value, any other exception its error.
+
+The loop itself is a generator. Each pass it yields how long it may block (``events = yield
+timeout``), and the driver, ``drive()`` here or the ``Stepper``, does the blocking and sends back
+what happened. So the one loop serves the real scheduler, the step-by-step "human scheduler", and
+tests, and the only blocking call lives in the driver. Each pass: take I/O events, deliver a
+pending Ctrl-C, fire expired deadlines, then run the tasks that were ready when the pass began
+(FIFO, so the same program always steps in the same order).
+
+Hot-path choices, measured: the checkpoint is the bare trap (no extra frame); a task's "cancel
+pending" flag is cached so a checkpoint reads one attribute; a resumed-from-checkpoint task carries
+``CHECKPOINT`` as its next value so cancellation can be checked at resume time without a second
+flag; objects are slotted and free of reference cycles.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import math
+import signal
+import threading
+import types
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import Any, TypeVar, final
+
+from ._cancel import CancelScope, cancelled_error_for
+from ._clock import Clock, SystemClock
+from ._deadlines import Deadlines
+from ._exceptions import Cancelled
+from ._instrument import Instrument, Instruments
+from ._io import SelectorBackend
+from ._task import Task
+from ._traps import CHECKPOINT, Abort, AbortFn, Park, Raise, checkpoint, trap
+
+__all__ = [
+    "Runner",
+    "coerce_coroutine",
+    "current_clock",
+    "current_root_task",
+    "current_runner",
+    "current_task",
+    "current_time",
+    "park",
+    "reschedule",
+    "run",
+    "sleep",
+    "sleep_forever",
+    "sleep_until",
+]
+
+T = TypeVar("T")
+
+_local = threading.local()
+_CO_ITERABLE_COROUTINE = inspect.CO_ITERABLE_COROUTINE
+
+
+class _RootGroup:
+    """Stands in for a task group above the main task, so cancellation reaches it."""
+
+    __slots__ = ("_children",)
+
+    def __init__(self) -> None:
+        self._children: set[Task] = set()
+
+
+@final
+class Runner:
+    """The kernel's state for one ``trapline.run``. Internal; reached through ``current_*()``."""
+
+    __slots__ = (
+        "_next_id",
+        "backend",
+        "clock",
+        "current_task",
+        "deadlines",
+        "instruments",
+        "ki_pending",
+        "ki_raised",
+        "main_task",
+        "ready",
+        "root_scope",
+        "step_limit",
+    )
+
+    def __init__(self, clock: Clock | None, instruments: Iterable[Instrument]) -> None:
+        if clock is None:
+            clock = SystemClock()
+        elif not isinstance(clock, Clock):
+            raise TypeError(f"clock must have current_time() and deadline_to_sleep(), not {clock!r}")
+        self.clock = clock
+        self.instruments = Instruments(instruments)
+        self.deadlines = Deadlines()
+        self.ready: deque[Task] = deque()
+        self.backend = SelectorBackend()
+        self.current_task: Task | None = None
+        self.main_task: Task | None = None
+        self.ki_pending = False
+        self.ki_raised = False
+        self.step_limit = 0
+        self._next_id = 0
+        root = self.root_scope = CancelScope()
+        root._state = 1
+        root._runner = self
+        root._group = _RootGroup()  # type: ignore[assignment]
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], group: Any, base: CancelScope, name: str | None
+    ) -> Task:
+        task = object.__new__(Task)
+        task.coro = coro
+        task._send = coro.send
+        task._next = None
+        task.context = contextvars.copy_context()
+        task._runner = self
+        task._id = self._next_id
+        self._next_id += 1
+        task._name = name
+        task._group = group
+        task._base = task._scope = base
+        task._outer = None
+        task._own_scope = None
+        task._cancel_pending = base._eff
+        task._wait = None
+        task._timer = None
+        task._waiters = None
+        task._child_groups = None
+        task._done = False
+        task._result = None
+        task._error = None
+        group._children.add(task)
+        self.ready.append(task)
+        if self.instruments:
+            self.instruments.call("task_spawned", task)
+        return task
+
+    def _task_exited(self, task: Task, result: Any, error: BaseException | None) -> None:
+        task._done = True
+        task._send = None
+        if error is not None:
+            tb = error.__traceback__
+            # Drop the run loop's own frame: tracebacks start at the task's coroutine.
+            if tb is not None and tb.tb_frame.f_code is _LOOP_CODE:
+                error.__traceback__ = tb.tb_next
+            task._error = error
+        else:
+            task._result = result
+        group = task._group
+        if group is not None:
+            group._child_exited(task)
+        waiters = task._waiters
+        if waiters:
+            task._waiters = None
+            for waiter in waiters:
+                self.wake(waiter, None)
+        if self.instruments:
+            self.instruments.call("task_exited", task)
+
+    # -- parking and waking --------------------------------------------------------------------
+
+    def park(self, task: Task, message: Park) -> None:
+        task._wait = message
+        if message.deadline != math.inf:
+            task._timer = self.deadlines.add(message.deadline, task)
+        if task._cancel_pending:
+            self.try_abort(task)
+
+    def wake(self, task: Task, value: Any) -> None:
+        """Make a parked task ready, to be resumed with ``value`` (a ``Raise`` to raise)."""
+        task._wait = None
+        if task._timer is not None:
+            task._timer = None
+            self.deadlines.discard()
+        task._next = value
+        self.ready.append(task)
+
+    def try_abort(self, task: Task) -> None:
+        """The task's scope was cancelled while it is parked: undo the wait if we can."""
+        wait = task._wait
+        assert wait is not None
+        abort_fn = wait.abort_fn
+        if abort_fn is None or abort_fn(task) is Abort.SUCCEEDED:
+            self.wake(task, cancelled_error_for(task))
+
+    def deadline_wake(self, task: Task) -> None:
+        """A parked task's deadline passed (its timer entry is already gone)."""
+        wait = task._wait
+        assert wait is not None
+        abort_fn = wait.abort_fn
+        if abort_fn is None or abort_fn(task) is Abort.SUCCEEDED:
+            self.wake(task, None)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def loop(self) -> Generator[float, Any, None]:
+        """The run loop. Yields a timeout, receives I/O events; ends when the main task is done."""
+        ready = self.ready
+        popleft = ready.popleft
+        append = ready.append
+        deadlines = self.deadlines
+        clock = self.clock
+        backend = self.backend
+        instruments = self.instruments
+        main = self.main_task
+        assert main is not None
+        ckpt = CHECKPOINT
+        while not main._done:
+            timeout = 0.0 if ready else clock.deadline_to_sleep(deadlines.next_deadline())
+            events = yield timeout
+            if events:
+                backend.process_events(events)
+            if self.ki_pending:
+                self._deliver_ki()
+            heap = deadlines.heap
+            if heap and heap[0][0] <= clock.current_time():
+                deadlines.expire(clock.current_time())
+            batch = len(ready)
+            if self.step_limit and batch:
+                batch = 1
+            hooks = bool(instruments)
+            while batch:
+                batch -= 1
+                task = popleft()
+                value = task._next
+                if value is ckpt:
+                    value = cancelled_error_for(task) if task._cancel_pending else None
+                self.current_task = task
+                if hooks:
+                    instruments.call("before_task_step", task)
+                try:
+                    message = task.context.run(task._send, value)
+                except StopIteration as stop:
+                    self._task_exited(task, stop.value, None)
+                except BaseException as error:
+                    self._task_exited(task, None, error)
+                else:
+                    if message is ckpt:
+                        task._next = ckpt
+                        append(task)
+                    elif type(message) is Park:
+                        self.park(task, message)
+                    else:
+                        self._bad_yield(task, message)
+                if hooks:
+                    instruments.call("after_task_step", task)
+            self.current_task = None
+
+    def _bad_yield(self, task: Task, message: object) -> None:
+        error = RuntimeError(
+            f"task {task.name!r} yielded {message!r} to the trapline scheduler, which only "
+            "understands trapline's own awaitables (was an asyncio or trio awaitable used inside "
+            "trapline.run?)"
+        )
+        task._next = Raise(error)
+        self.ready.append(task)
+
+    def _deliver_ki(self) -> None:
+        self.ki_pending = False
+        self.ki_raised = True
+        self.root_scope._cancel("KeyboardInterrupt", "Ctrl-C")
+
+    def _sigint(self, signum: int, frame: types.FrameType | None) -> None:
+        if self.ki_pending:
+            # Second Ctrl-C before the first was delivered: the loop is stuck; bail out hard.
+            raise KeyboardInterrupt
+        self.ki_pending = True
+        self.backend.force_wakeup()
+
+    # -- driving -------------------------------------------------------------------------------
+
+    def start(self, coro: Coroutine[Any, Any, Any]) -> Generator[float, Any, None]:
+        """Create the main task and return the loop generator (not started yet)."""
+        root_group: Any = self.root_scope._group
+        self.main_task = self.spawn(coro, root_group, self.root_scope, None)
+        self.main_task._group = None
+        return self.loop()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def outcome(self) -> Any:
+        main = self.main_task
+        assert main is not None and main._done
+        error = main._error
+        if self.ki_raised:
+            if error is not None and not isinstance(error, Cancelled):
+                raise KeyboardInterrupt from error
+            raise KeyboardInterrupt
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error
+        return main._result
+
+
+_LOOP_CODE = Runner.loop.__code__
+
+
+class _Installed:
+    """Context manager: make ``runner`` current in this thread and route Ctrl-C to it."""
+
+    __slots__ = ("_old_sigint", "_runner")
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._old_sigint: Any = None
+
+    def __enter__(self) -> None:
+        if getattr(_local, "runner", None) is not None:
+            raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
+        _local.runner = self._runner
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._old_sigint = signal.signal(signal.SIGINT, self._runner._sigint)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old_sigint is not None:
+            signal.signal(signal.SIGINT, self._old_sigint)
+        _local.runner = None
+
+
+def drive(runner: Runner, gen: Generator[float, Any, None]) -> None:
+    """The plain driver: block in the backend for as long as the loop allows."""
+    backend = runner.backend
+    instruments = runner.instruments
+    try:
+        timeout = gen.send(None)
+        while True:
+            if timeout <= 0 and backend.idle:
+                events = None
+            elif instruments:
+                instruments.call("before_io_wait", timeout)
+                events = backend.get_events(timeout)
+                instruments.call("after_io_wait", timeout)
+            else:
+                events = backend.get_events(timeout)
+            timeout = gen.send(events)
+    except StopIteration:
+        pass
+
+
+def run(
+    fn: Callable[..., Awaitable[T]] | Coroutine[Any, Any, T],
+    *args: Any,
+    clock: Clock | None = None,
+    instruments: Iterable[Instrument] = (),
+) -> T:
+    """Run ``fn(*args)`` (or a coroutine object) to completion and return its value.
+
+    Blocks the calling thread. Errors from the main task propagate unchanged. Ctrl-C cancels the
+    main task, lets its cleanup run, then raises ``KeyboardInterrupt``. ``clock`` defaults to the
+    system clock; pass ``trapline.testing.VirtualClock()`` for virtual time.
+    """
+    coro = coerce_coroutine(fn, args, "trapline.run()")
+    runner = Runner(clock, instruments)
+    try:
+        gen = runner.start(coro)
+        with _Installed(runner):
+            if runner.instruments:
+                runner.instruments.call("before_run")
+            drive(runner, gen)
+            if runner.instruments:
+                runner.instruments.call("after_run")
+    finally:
+        runner.close()
+    return runner.outcome()  # type: ignore[no-any-return]
+
+
+# -- accessors ---------------------------------------------------------------------------------
+
+
+def current_runner() -> Runner:
+    runner: Runner | None = getattr(_local, "runner", None)
+    if runner is None:
+        raise RuntimeError(
+            "this must be called inside trapline.run() (a trapline async function was awaited "
+            "outside trapline's scheduler)"
+        )
+    return runner
+
+
+def current_task() -> Task:
+    """The task running now. Not a checkpoint."""
+    task = current_runner().current_task
+    if task is None:
+        raise RuntimeError("no task is running (called from the scheduler itself?)")
+    return task
+
+
+def current_root_task() -> Task:
+    """The run's main task. Not a checkpoint."""
+    task = current_runner().main_task
+    assert task is not None
+    return task
+
+
+def current_time() -> float:
+    """The current time on the run's clock, in seconds. Not a checkpoint."""
+    return current_runner().clock.current_time()
+
+
+def current_clock() -> Clock:
+    """The clock this run uses. Not a checkpoint."""
+    return current_runner().clock
+
+
+# -- sleeping and parking ----------------------------------------------------------------------
+
+_SLEEP = "sleep"
+
+
+async def sleep_until(deadline: float) -> None:
+    """Sleep until the clock reaches ``deadline``.
+
+    Checkpoint: yes (even when the deadline has passed). Raises ``Cancelled`` if the enclosing
+    scope is cancelled; cancellation ends the sleep early.
+    """
+    if math.isnan(deadline):
+        raise ValueError("deadline must not be NaN")
+    await trap(Park(_SLEEP, None, deadline))
+
+
+async def sleep(seconds: float) -> None:
+    """Sleep for ``seconds`` (>= 0) on the run's clock; ``sleep(0)`` is a plain checkpoint.
+
+    Checkpoint: yes. Raises ``ValueError`` for a negative or NaN duration and ``Cancelled`` when
+    cancelled, which ends the sleep early.
+    """
+    if seconds > 0:
+        await trap(Park(_SLEEP, None, current_runner().clock.current_time() + seconds))
+    elif seconds == 0:
+        current_runner()
+        await trap(CHECKPOINT)
+    else:
+        raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")
+
+
+async def sleep_forever() -> None:
+    """Sleep until cancelled. Checkpoint: yes; it only ever ends by raising ``Cancelled``."""
+    await trap(Park("sleep_forever"))
+    raise RuntimeError("sleep_forever() was woken up")  # pragma: no cover
+
+
+async def park(reason: object, abort_fn: AbortFn | None = None, *, deadline: float = math.inf) -> Any:
+    """Park the current task until ``reschedule(task, value)`` and return ``value``.
+
+    The low-level wait every blocking primitive is built on: register the waker first (put the
+    task in a parking lot, a dict, ...), then park. ``reason`` is shown by ``Stepper`` and task
+    listings. If the task is cancelled while parked, ``abort_fn(task)`` is called: return
+    ``Abort.SUCCEEDED`` after undoing the registration (the task gets ``Cancelled``), or
+    ``Abort.FAILED`` if the waker will still reschedule it. ``abort_fn=None`` means nothing needs
+    undoing. With a ``deadline``, the task is resumed with ``None`` at that time. Checkpoint: yes.
+    """
+    return await trap(Park(reason, abort_fn, deadline))
+
+
+def reschedule(task: Task, value: Any = None, *, error: BaseException | None = None) -> None:
+    """Resume a parked task: its ``park()`` returns ``value``, or raises ``error``.
+
+    Not a checkpoint. ``RuntimeError`` if the task is not parked.
+    """
+    if task._wait is None:
+        raise RuntimeError(f"{task!r} is not parked")
+    task._runner.wake(task, value if error is None else Raise(error))
+
+
+async def checkpoint_if_cancelled() -> None:
+    """Raise ``Cancelled`` if the current task is cancelled; otherwise return without yielding."""
+    task = current_task()
+    if task._cancel_pending:
+        await trap(CHECKPOINT)
+
+
+async def cancel_shielded_checkpoint() -> None:
+    """Let other tasks run, without checking for cancellation."""
+    with CancelScope(shield=True):
+        await trap(CHECKPOINT)
+
+
+def coerce_coroutine(fn: Any, args: tuple[Any, ...], where: str) -> Coroutine[Any, Any, Any]:
+    """Turn ``fn, *args`` (or a coroutine object) into a coroutine, or raise a clear TypeError."""
+    if type(fn) is types.CoroutineType:
+        if args:
+            raise TypeError(f"{where} got a coroutine object and arguments; pass fn, *args instead")
+        return fn
+    if isinstance(fn, types.GeneratorType) and fn.gi_code.co_flags & _CO_ITERABLE_COROUTINE:
+        if args:
+            raise TypeError(f"{where} got a coroutine object and arguments; pass fn, *args instead")
+        return fn  # type: ignore[return-value]
+    if not callable(fn):
+        raise TypeError(
+            f"{where} expected an async function (or a coroutine object), but got {fn!r} of "
+            f"type {type(fn).__name__}"
+        )
+    coro = fn(*args)
+    if type(coro) is types.CoroutineType or (
+        isinstance(coro, types.GeneratorType) and coro.gi_code.co_flags & _CO_ITERABLE_COROUTINE
+    ):
+        return coro  # type: ignore[return-value]
+    name = getattr(fn, "__qualname__", repr(fn))
+    hint = ""
+    if inspect.isawaitable(coro):
+        hint = " (an awaitable that is not a coroutine: wrap it in an async function)"
+        if inspect.isgenerator(coro) or hasattr(coro, "close"):
+            coro.close()
+    elif coro is None or not inspect.isawaitable(coro):
+        hint = " (is it defined with 'async def'?)"
+    raise TypeError(
+        f"{where} expected an async function, but {name}() returned {type(coro).__name__}{hint}"
+    )
+
+
+__all__ += ["cancel_shielded_checkpoint", "checkpoint", "checkpoint_if_cancelled", "drive"]

@@ -1,0 +1,200 @@
+"""``Task``: one coroutine being run by the kernel, with its place in the cancel-scope tree.
+
+A task is slotted and holds no reference cycles of its own making (CPython's cyclic GC is a large
+share of the cost with 100,000 live tasks). Its name is computed lazily from the coroutine's
+qualified name and a per-run counter, so names are deterministic and cost nothing until asked for.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any, final
+
+from ._exceptions import Cancelled, TaskCancelled
+from ._traps import Park, trap
+
+if TYPE_CHECKING:
+    from ._cancel import CancelScope
+    from ._run import Runner
+    from ._taskgroup import TaskGroup
+
+__all__ = ["Task"]
+
+
+@final
+class Task:
+    """A running coroutine. Created by ``TaskGroup.spawn``; never constructed directly.
+
+    ``await task`` waits for it and returns its result (or raises its error; ``TaskCancelled`` if
+    it ended by cancellation). A failed task's error also reaches its task group.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_cancel_pending",
+        "_child_groups",
+        "_done",
+        "_error",
+        "_group",
+        "_id",
+        "_name",
+        "_next",
+        "_outer",
+        "_own_scope",
+        "_result",
+        "_runner",
+        "_scope",
+        "_send",
+        "_timer",
+        "_wait",
+        "_waiters",
+        "context",
+        "coro",
+    )
+
+    coro: Coroutine[Any, Any, Any]
+    context: contextvars.Context
+    _send: Any
+    _next: Any
+    _runner: Runner
+    _id: int
+    _name: str | None
+    _group: TaskGroup | None
+    # Cancel-scope tree: ``_base`` is the scope the task was spawned into (its task group's
+    # scope); ``_outer`` the outermost scope the task entered itself; ``_scope`` the innermost.
+    _base: CancelScope
+    _outer: CancelScope | None
+    _scope: CancelScope
+    _own_scope: CancelScope | None
+    # Cached "is some visible enclosing scope cancelled": read at every checkpoint instead of
+    # walking the scopes.
+    _cancel_pending: bool
+    _wait: Park | None
+    _timer: tuple[float, int, Any] | None
+    _waiters: list[Task] | None
+    _child_groups: list[TaskGroup] | None
+    _done: bool
+    _result: Any
+    _error: BaseException | None
+
+    def __init__(self) -> None:
+        raise TypeError("tasks are created by TaskGroup.spawn(), not constructed directly")
+
+    # -- introspection -------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The task's name: given to ``spawn(name=...)``, else ``<function>-<n>`` (deterministic)."""
+        name = self._name
+        if name is None:
+            qualname = getattr(self.coro, "__qualname__", type(self.coro).__name__)
+            name = self._name = qualname if self._id == 0 else f"{qualname}-{self._id}"
+        return name
+
+    @property
+    def state(self) -> str:
+        """``"running"``, ``"ready"``, ``"waiting"`` or ``"done"``."""
+        if self._done:
+            return "done"
+        if self._wait is not None:
+            return "waiting"
+        if self._runner.current_task is self:
+            return "running"
+        return "ready"
+
+    @property
+    def wait_reason(self) -> str | None:
+        """What a waiting task waits for (``"sleep until t=6"``, ``"Lock"``, ...), else None."""
+        wait = self._wait
+        if wait is None:
+            return None
+        reason = str(wait.reason)
+        if wait.deadline != float("inf"):
+            reason += f" until t={wait.deadline:g}"
+        return reason
+
+    @property
+    def parent_group(self) -> TaskGroup | None:
+        """The task group this task belongs to (None for the main task)."""
+        return self._group
+
+    @property
+    def child_groups(self) -> list[TaskGroup]:
+        """Task groups currently open in this task."""
+        return list(self._child_groups or ())
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name!r} {self.state}>"
+
+    # -- outcome -------------------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """True once the task has finished (returned, raised or was cancelled)."""
+        return self._done
+
+    def cancelled(self) -> bool:
+        """True if the task finished by being cancelled."""
+        return self._done and isinstance(self._error, Cancelled)
+
+    def result(self) -> Any:
+        """The task's return value; raises its error, or ``TaskCancelled``, or ``RuntimeError``
+        if it has not finished yet."""
+        if not self._done:
+            raise RuntimeError(f"task {self.name!r} has not finished yet")
+        error = self._error
+        if error is None:
+            return self._result
+        if isinstance(error, Cancelled):
+            raise TaskCancelled(f"task {self.name!r} was cancelled") from error
+        raise error
+
+    def exception(self) -> BaseException | None:
+        """The error the task raised (None if it returned); ``RuntimeError`` if not finished."""
+        if not self._done:
+            raise RuntimeError(f"task {self.name!r} has not finished yet")
+        return self._error
+
+    def cancel(self, reason: str | None = None) -> None:
+        """Cancel this task alone (not a checkpoint). Its next checkpoint raises ``Cancelled``."""
+        if self._done:
+            return
+        from ._cancel import own_scope
+
+        own_scope(self).cancel(reason or f"task {self.name!r} cancelled")
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        """Wait for the task to finish and return its result.
+
+        Checkpoint: yes. Raises what the task raised, or ``TaskCancelled``. Cancelling the waiter
+        stops the waiting only; the task itself carries on.
+        """
+        return self._wait_done().__await__()
+
+    async def _wait_done(self) -> Any:
+        from ._traps import checkpoint
+
+        if self._done:
+            await checkpoint()
+        else:
+            runner = self._runner
+            waiter = runner.current_task
+            if waiter is None or waiter is self:
+                raise RuntimeError("a task cannot await itself")
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await trap(Park(f"task {self.name!r}", self._abort_waiter))
+        return self.result()
+
+    def _deadline_expired(self) -> None:
+        self._timer = None
+        self._runner.deadline_wake(self)
+
+    def _abort_waiter(self, waiter: Task) -> Any:
+        from ._traps import Abort
+
+        if self._waiters is not None and waiter in self._waiters:
+            self._waiters.remove(waiter)
+        return Abort.SUCCEEDED
