@@ -1,13 +1,13 @@
 """Cancel scopes: native, level-triggered cancellation (trio's model).
 
 Once a scope is cancelled, every checkpoint inside it raises ``Cancelled`` until the scope exits,
-where the ``Cancelled`` is absorbed. Scopes form a tree. Within one task the scopes it entered are a
-chain (``scope._child`` is the next one in); a task group's scope also has the group's child tasks
-below it, each starting its own chain. Every scope keeps ``_eff``, "effectively cancelled" (cancelled
-itself, or its parent is and it is not shielded), and every task caches its innermost scope's value
-in ``task._cancel_pending``, so a checkpoint reads one attribute instead of walking scopes. Flags are
-updated eagerly, and only on the rare events that change them: ``cancel()``, a deadline expiring,
-``shield`` changing, and entering or leaving a scope.
+where the ``Cancelled`` is absorbed. Scopes form a tree. Within one task the scopes it entered
+are a chain (``scope._child`` is the next one in); a task group's scope also has the group's child
+tasks below it, each starting its own chain. Every scope keeps ``_eff``, "effectively cancelled"
+(cancelled itself, or its parent is and it is not shielded), and every task caches its innermost
+scope's value in ``task._cancel_pending``, so a checkpoint reads one attribute instead of walking
+scopes. Flags are updated eagerly, and only on the rare events that change them: ``cancel()``, a
+deadline expiring, ``shield`` changing, and entering or leaving a scope.
 
 A scope's deadline is an entry in the kernel's deadline heap; moving or dropping it is O(1) (the old
 entry is left behind and skipped later).
@@ -138,7 +138,7 @@ class CancelScope:
     # -- cancelling ----------------------------------------------------------------------------
 
     def cancel(self, reason: str | None = None) -> None:
-        """Cancel the scope (not a checkpoint; idempotent). Checkpoints inside raise ``Cancelled``."""
+        """Cancel the scope; checkpoints inside then raise ``Cancelled``. Not a checkpoint."""
         self._cancel(reason, _caller(1))
 
     def _cancel(self, reason: str | None, where: str) -> None:
@@ -262,9 +262,7 @@ def _update(scope: CancelScope) -> None:
     while stack:
         node = stack.pop()
         parent = node._parent
-        eff = node._cancel_called or (
-            parent is not None and parent._eff and not node._shield
-        )
+        eff = node._cancel_called or (parent is not None and parent._eff and not node._shield)
         if eff == node._eff and node is not scope:
             continue
         node._eff = eff
@@ -389,4 +387,3 @@ def fail_after(seconds: float, *, shield: bool = False) -> Iterator[CancelScope]
         yield scope
     if scope.cancelled_caught and scope._where == "deadline":
         raise TimeoutError(f"timed out after {seconds:g} s")
-

@@ -66,8 +66,7 @@ class VirtualClock:
 
     def jump_to(self, when: float) -> None:
         """Move time forward to ``when`` (no-op if already past it)."""
-        if when > self._now:
-            self._now = when
+        self._now = max(self._now, when)
 
     def deadline_to_sleep(self, deadline: float) -> float:
         if self.autojump:

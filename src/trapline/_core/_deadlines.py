@@ -30,7 +30,7 @@ class Deadlines:
         self._count = itertools.count()
 
     def add(self, deadline: float, target: Any) -> tuple[float, int, Any]:
-        """Register ``deadline`` for ``target``; the caller stores the entry in ``target._timer``."""
+        """Register ``deadline`` for ``target``; the caller keeps the entry in ``target._timer``."""
         entry = (deadline, next(self._count), target)
         heapq.heappush(self.heap, entry)
         self.live += 1
@@ -49,7 +49,8 @@ class Deadlines:
         while heap:
             entry = heap[0]
             if entry[2]._timer is entry:
-                return entry[0]
+                deadline: float = entry[0]
+                return deadline
             heapq.heappop(heap)
         return math.inf
 

@@ -79,5 +79,3 @@ class SelectorBackend:
 
     def __repr__(self) -> str:
         return f"<SelectorBackend {type(self._selector).__name__}>"
-
-

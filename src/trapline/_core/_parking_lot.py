@@ -62,7 +62,7 @@ class ParkingLot:
 
     def unpark(self, *, count: int = 1, value: Any = None) -> list[Task]:
         """Wake up to ``count`` of the longest-parked tasks with ``value``; returns them."""
-        woken = []
+        woken: list[Task] = []
         parked = self._parked
         while parked and len(woken) < count:
             task = next(iter(parked))

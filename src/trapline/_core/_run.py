@@ -94,7 +94,9 @@ class Runner:
         if clock is None:
             clock = SystemClock()
         elif not isinstance(clock, Clock):
-            raise TypeError(f"clock must have current_time() and deadline_to_sleep(), not {clock!r}")
+            raise TypeError(
+                f"clock must have current_time() and deadline_to_sleep(), not {clock!r}"
+            )
         self.clock = clock
         self.instruments = Instruments(instruments)
         self.deadlines = Deadlines()
@@ -453,7 +455,9 @@ async def sleep_forever() -> None:
     raise RuntimeError("sleep_forever() was woken up")  # pragma: no cover
 
 
-async def park(reason: object, abort_fn: AbortFn | None = None, *, deadline: float = math.inf) -> Any:
+async def park(
+    reason: object, abort_fn: AbortFn | None = None, *, deadline: float = math.inf
+) -> Any:
     """Park the current task until ``reschedule(task, value)`` and return ``value``.
 
     The low-level wait every blocking primitive is built on: register the waker first (put the

@@ -86,7 +86,7 @@ class Task:
 
     @property
     def name(self) -> str:
-        """The task's name: given to ``spawn(name=...)``, else ``<function>-<n>`` (deterministic)."""
+        """The name given to ``spawn(name=...)``, else ``<function>-<n>`` (deterministic)."""
         name = self._name
         if name is None:
             qualname = getattr(self.coro, "__qualname__", type(self.coro).__name__)

@@ -77,7 +77,9 @@ class TaskGroup:
         return self
 
     @overload
-    def spawn(self, fn: Callable[..., Awaitable[T]], *args: Any, name: str | None = None) -> Task: ...
+    def spawn(
+        self, fn: Callable[..., Awaitable[T]], *args: Any, name: str | None = None
+    ) -> Task: ...
     @overload
     def spawn(self, fn: Awaitable[T], *, name: str | None = None) -> Task: ...
     def spawn(self, fn: Any, *args: Any, name: str | None = None) -> Task:
@@ -87,15 +89,17 @@ class TaskGroup:
         ``Task``. ``RuntimeError`` once the group has closed; ``TypeError`` if ``fn`` is not an
         async function.
         """
-        if self._state != _OPEN and self._state != _EXITING:
+        if self._state not in (_OPEN, _EXITING):
             raise RuntimeError(
                 "this TaskGroup is not open: spawn tasks inside its 'async with' block or from "
                 "its running tasks"
             )
         coro = coerce_coroutine(fn, args, "TaskGroup.spawn()")
-        return self._runner.spawn(coro, self, self.cancel_scope, name)  # type: ignore[no-any-return]
+        return self._runner.spawn(coro, self, self.cancel_scope, name)
 
-    async def start(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> Any:
+    async def start(
+        self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None
+    ) -> Any:
         """Start ``fn(*args, task_status=...)`` and wait until it calls ``task_status.started(v)``.
 
         Returns ``v``. Until then the new task runs under the caller's cancel scopes; afterwards
@@ -103,13 +107,11 @@ class TaskGroup:
         error is raised here (grouped); if it returns without calling ``started()``,
         ``RuntimeError``. Cancelling the caller cancels the task if it has not started yet.
         """
-        if self._state != _OPEN and self._state != _EXITING:
+        if self._state not in (_OPEN, _EXITING):
             raise RuntimeError("this TaskGroup is not open")
         status: TaskStatus[Any] = TaskStatus(self)
         async with TaskGroup() as staging:
-            coro = coerce_coroutine(
-                lambda: fn(*args, task_status=status), (), "TaskGroup.start()"
-            )
+            coro = coerce_coroutine(lambda: fn(*args, task_status=status), (), "TaskGroup.start()")
             task = staging._runner.spawn(coro, staging, staging.cancel_scope, name)
             status._task = task
             status._staging = staging
@@ -212,7 +214,7 @@ class TaskStatus(Generic[T]):
             raise RuntimeError("task_status.started() called twice")
         target, task, staging = self._target, self._task, self._staging
         assert task is not None and staging is not None
-        if target._state != _OPEN and target._state != _EXITING:
+        if target._state not in (_OPEN, _EXITING):
             raise RuntimeError("the TaskGroup this task was started in has closed")
         self._started = True
         self._value = value
@@ -274,5 +276,3 @@ async def gather(*awaitables: Awaitable[Any], return_exceptions: bool = False) -
 def _name_of(aw: Any, index: int) -> str | None:
     name = getattr(aw, "__qualname__", None)
     return None if name is None else f"{name}-{index + 1}"
-
-

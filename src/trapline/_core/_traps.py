@@ -50,7 +50,7 @@ class _Checkpoint:
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "<trapline trap: checkpoint (yield to the trapline scheduler; run me in trapline.run)>"
+        return "<trapline trap: checkpoint (yield to the scheduler; run me in trapline.run)>"
 
 
 #: Yielded by a task at a checkpoint; also sent back by the run loop to mark a resume from one.
