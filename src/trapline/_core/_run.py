@@ -171,6 +171,9 @@ class Runner:
 
     def park(self, task: Task, message: Park) -> None:
         task._wait = message
+        if message.delay is not None:
+            message.deadline = self.clock.current_time() + message.delay
+            message.delay = None
         if message.deadline != math.inf:
             task._timer = self.deadlines.add(message.deadline, task)
         if task._cancel_pending:
@@ -441,9 +444,8 @@ async def sleep(seconds: float) -> None:
     cancelled, which ends the sleep early.
     """
     if seconds > 0:
-        await trap(Park(_SLEEP, None, current_runner().clock.current_time() + seconds))
+        await trap(Park(_SLEEP, None, math.inf, seconds))
     elif seconds == 0:
-        current_runner()
         await trap(CHECKPOINT)
     else:
         raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")

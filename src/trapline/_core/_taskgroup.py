@@ -9,12 +9,13 @@ be absorbed by the scope that was cancelled. Nothing is ever unowned, lost, or o
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar, final, overload
 
 from ._cancel import CancelScope, cancelled_error_for, reparent
 from ._exceptions import Cancelled
-from ._run import coerce_coroutine, current_runner
+from ._run import Runner, coerce_coroutine, current_runner
 from ._task import Task
 from ._traps import Abort, Park, trap
 
@@ -47,7 +48,7 @@ class TaskGroup:
         self._children: set[Task] = set()
         self._errors: list[BaseException] = []
         self._host: Task | None = None
-        self._runner: Any = None
+        self._runner: Runner  # set on entry
         self._state = _NEW
         self._waiting = False
 
@@ -242,8 +243,8 @@ async def gather(*awaitables: Awaitable[Any], return_exceptions: bool = False) -
     for index, aw in enumerate(awaitables):
         if not hasattr(aw, "__await__"):
             for other in awaitables:
-                if hasattr(other, "close") and hasattr(other, "cr_frame"):
-                    other.close()  # type: ignore[attr-defined]
+                if inspect.iscoroutine(other):
+                    other.close()
             raise TypeError(
                 f"gather() takes awaitables (coroutine objects, tasks); argument {index} is "
                 f"{aw!r} of type {type(aw).__name__}"

@@ -4,7 +4,9 @@ A coroutine talks to the scheduler exactly the way the seed tutorial's ``manual_
 yields an instruction and waits to be sent a value. trapline has two instructions:
 
 * ``CHECKPOINT``: "let others run, then resume me" (and raise ``Cancelled`` if my scope says so);
-* a ``Park`` message: "put me to sleep until somebody reschedules me, or until ``deadline``".
+* a ``Park`` message: "put me to sleep until somebody reschedules me, or until ``deadline``"
+  (or for ``delay`` seconds from when the scheduler reads the message, which is how ``sleep``
+  works without asking anybody what time it is).
   It names a wait reason (shown by ``Stepper`` and ``tasks()``) and an optional abort callback the
   kernel calls to undo the registration when the task is cancelled while parked.
 
@@ -61,18 +63,28 @@ CHECKPOINT: Any = _Checkpoint()
 class Park:
     """Trap message: park the current task until it is rescheduled or ``deadline`` passes."""
 
-    __slots__ = ("abort_fn", "deadline", "reason")
+    __slots__ = ("abort_fn", "deadline", "delay", "reason")
 
     def __init__(
-        self, reason: object, abort_fn: AbortFn | None = None, deadline: float = math.inf
+        self,
+        reason: object,
+        abort_fn: AbortFn | None = None,
+        deadline: float = math.inf,
+        delay: float | None = None,
     ) -> None:
         self.reason = reason
         self.abort_fn = abort_fn
         self.deadline = deadline
+        self.delay = delay
 
     def __repr__(self) -> str:
-        until = "" if self.deadline == math.inf else f" until t={self.deadline:g}"
-        return f"<trapline trap: park ({self.reason}){until}; run me in trapline.run>"
+        if self.delay is not None:
+            until = f" for {self.delay:g} s"
+        elif self.deadline != math.inf:
+            until = f" until t={self.deadline:g}"
+        else:
+            until = ""
+        return f"<trapline trap: park ({self.reason}{until}); run me in trapline.run>"
 
 
 @final

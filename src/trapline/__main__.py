@@ -1,0 +1,35 @@
+"""``python -m trapline`` (also the ``trapline`` command): demos and tools.
+
+``trapline demo`` walks through the seed tutorial's program on trapline: coroutines, driving one by
+hand with ``send(None)``, two interleaved by the step-by-step scheduler, then ``gather``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from . import _demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trapline", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser("demo", help="walk through the tutorial's program, step by step")
+    demo.add_argument(
+        "--virtual", action="store_true", help="run the sleeps on the virtual clock (instant)"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        started = time.monotonic()
+        _demo.main(virtual=args.virtual)
+        print(f"\n(the whole demo took {time.monotonic() - started:.1f} s of wall time)")
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

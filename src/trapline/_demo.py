@@ -1,0 +1,87 @@
+"""The seed tutorial's program, told with trapline (``python -m trapline demo``)."""
+
+from __future__ import annotations
+
+import trapline
+from trapline.lowlevel import Stepper
+from trapline.testing import VirtualClock
+
+
+async def square(x: int) -> int:
+    print(f"    Starting square with argument {x}!")
+    await trapline.sleep(3)
+    print(f"    Finishing square with argument {x}!")
+    return x * x
+
+
+async def cube(x: int) -> int:
+    print(f"    Starting cube with argument {x}!")
+    await trapline.sleep(3)
+    y = await square(x)
+    print(f"    Finishing cube with argument {x}!")
+    return x * y
+
+
+async def plain_square(x: int) -> int:
+    return x * x
+
+
+def _heading(text: str) -> None:
+    print(f"\n== {text} ==\n")
+
+
+def _by_hand() -> None:
+    _heading("1. Calling a coroutine function only makes a coroutine object")
+    coro = plain_square(4)
+    print(f">>> plain_square(4)\n{coro!r}")
+    print(">>> coro.send(None)")
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        print(f"StopIteration: {stop.value}      <- the result rides on StopIteration")
+
+    _heading("2. You are the scheduler: trapline.sleep yields an instruction to whoever drives it")
+    coro2 = cube(3)
+    step = 0
+    while True:
+        step += 1
+        print(f">>> coro.send(None)   # send number {step}")
+        try:
+            instruction = coro2.send(None)
+        except StopIteration as stop:
+            print(f"StopIteration: {stop.value}")
+            break
+        print(f"{instruction!r}")
+        print("    (a human scheduler reads it, waits, and sends again)")
+
+
+async def two_cubes() -> list[int]:
+    async with trapline.TaskGroup() as tg:
+        first = tg.spawn(cube, 5)
+        second = tg.spawn(cube, 10)
+    return [first.result(), second.result()]
+
+
+def _stepped() -> None:
+    _heading("3. The human scheduler as a tool: trapline.lowlevel.Stepper, one step at a time")
+    print("Two cubes spawned in a task group; each line is one step of one task.")
+    print("When nobody is ready, the Stepper moves its virtual clock to the next deadline.\n")
+    with Stepper(two_cubes) as stepper:
+        while not stepper.done:
+            print(stepper.step())
+        print(f"\nresult: {stepper.result()}")
+
+
+async def gathered() -> None:
+    start = trapline.current_time()
+    results = await trapline.gather(cube(3), cube(4), cube(5))
+    print(f"\n    gather(cube(3), cube(4), cube(5)) = {results}")
+    print(f"    took {trapline.current_time() - start:.1f} s, not 18: the sleeps overlapped")
+
+
+def main(*, virtual: bool = False) -> None:
+    _by_hand()
+    _stepped()
+    clock_name = "virtual clock" if virtual else "real clock: about 6 seconds"
+    _heading(f"4. No human needed: trapline.run schedules them ({clock_name})")
+    trapline.run(gathered, clock=VirtualClock() if virtual else None)
