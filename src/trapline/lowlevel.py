@@ -14,6 +14,7 @@ from ._core import (
     StepEvent,
     Stepper,
     Task,
+    add_instrument,
     cancel_shielded_checkpoint,
     checkpoint,
     checkpoint_if_cancelled,
@@ -21,10 +22,9 @@ from ._core import (
     current_root_task,
     current_task,
     park,
+    remove_instrument,
     reschedule,
 )
-from ._core._instrument import Instruments as _Instruments
-from ._core._run import current_runner as _current_runner
 
 __all__ = [
     "Abort",
@@ -46,15 +46,3 @@ __all__ = [
     "remove_instrument",
     "reschedule",
 ]
-
-
-def add_instrument(instrument: Instrument) -> None:
-    """Register an instrument on the running loop (not a checkpoint)."""
-    instruments: _Instruments = _current_runner().instruments
-    instruments.add(instrument)
-
-
-def remove_instrument(instrument: Instrument) -> None:
-    """Unregister an instrument from the running loop; ``KeyError`` if it is not registered."""
-    instruments: _Instruments = _current_runner().instruments
-    instruments.remove(instrument)

@@ -26,6 +26,7 @@ from ._exceptions import (
 from ._instrument import Instrument
 from ._parking_lot import ParkingLot, ParkingLotStatistics
 from ._run import (
+    add_instrument,
     cancel_shielded_checkpoint,
     checkpoint,
     checkpoint_if_cancelled,
@@ -34,6 +35,7 @@ from ._run import (
     current_task,
     current_time,
     park,
+    remove_instrument,
     reschedule,
     run,
     sleep,
@@ -68,6 +70,7 @@ __all__ = [
     "TaskStatus",
     "VirtualClock",
     "WouldBlock",
+    "add_instrument",
     "cancel_shielded_checkpoint",
     "checkpoint",
     "checkpoint_if_cancelled",
@@ -82,6 +85,7 @@ __all__ = [
     "move_on_after",
     "move_on_at",
     "park",
+    "remove_instrument",
     "reschedule",
     "run",
     "sleep",

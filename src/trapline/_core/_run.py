@@ -256,6 +256,7 @@ class Runner:
                     else:
                         self._bad_yield(task, message)
                 if hooks:
+                    self.current_task = None
                     instruments.call("after_task_step", task)
             self.current_task = None
 
@@ -265,7 +266,15 @@ class Runner:
             "understands trapline's own awaitables (was an asyncio or trio awaitable used inside "
             "trapline.run?)"
         )
-        task._next = Raise(error)
+        # A foreign awaitable's bare ``yield`` cannot unwrap a ``Raise``: throw the error in, once.
+        coro = task.coro
+
+        def throw(_value: object) -> Any:
+            task._send = coro.send
+            return coro.throw(error)
+
+        task._send = throw
+        task._next = None
         self.ready.append(task)
 
     def _deliver_ki(self) -> None:
@@ -368,8 +377,14 @@ def run(
     main task, lets its cleanup run, then raises ``KeyboardInterrupt``. ``clock`` defaults to the
     system clock; pass ``trapline.testing.VirtualClock()`` for virtual time.
     """
-    coro = coerce_coroutine(fn, args, "trapline.run()")
+    if getattr(_local, "runner", None) is not None:
+        raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
     runner = Runner(clock, instruments)
+    try:
+        coro = coerce_coroutine(fn, args, "trapline.run()")
+    except BaseException:
+        runner.close()
+        raise
     try:
         gen = runner.start(coro)
         with _Installed(runner):
@@ -419,6 +434,16 @@ def current_time() -> float:
 def current_clock() -> Clock:
     """The clock this run uses. Not a checkpoint."""
     return current_runner().clock
+
+
+def add_instrument(instrument: Instrument) -> None:
+    """Register an instrument on the running loop. Not a checkpoint."""
+    current_runner().instruments.add(instrument)
+
+
+def remove_instrument(instrument: Instrument) -> None:
+    """Unregister an instrument from the running loop; ``KeyError`` if it is not registered."""
+    current_runner().instruments.remove(instrument)
 
 
 # -- sleeping and parking ----------------------------------------------------------------------
@@ -528,4 +553,11 @@ def coerce_coroutine(fn: Any, args: tuple[Any, ...], where: str) -> Coroutine[An
     )
 
 
-__all__ += ["cancel_shielded_checkpoint", "checkpoint", "checkpoint_if_cancelled", "drive"]
+__all__ += [
+    "add_instrument",
+    "cancel_shielded_checkpoint",
+    "checkpoint",
+    "checkpoint_if_cancelled",
+    "drive",
+    "remove_instrument",
+]

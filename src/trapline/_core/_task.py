@@ -89,7 +89,7 @@ class Task:
         """The name given to ``spawn(name=...)``, else ``<function>-<n>`` (deterministic)."""
         name = self._name
         if name is None:
-            qualname = getattr(self.coro, "__qualname__", type(self.coro).__name__)
+            qualname = getattr(self.coro, "__name__", type(self.coro).__name__)
             name = self._name = qualname if self._id == 0 else f"{qualname}-{self._id}"
         return name
 
