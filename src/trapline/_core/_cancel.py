@@ -305,7 +305,7 @@ def cancelled_error_for(task: Task) -> Raise:
 
 def own_scope(task: Task) -> CancelScope:
     """The task's private outermost scope (made on first use), for ``Task.cancel()``."""
-    scope = task._own_scope
+    scope: CancelScope | None = getattr(task, "_own_scope", None)
     if scope is None:
         scope = task._own_scope = CancelScope()
         scope._state = _ACTIVE

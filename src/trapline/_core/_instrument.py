@@ -60,22 +60,19 @@ HOOKS = (
 
 
 @final
-class Instruments:
-    """The registered instruments, indexed by hook (only hooks that some instrument overrides)."""
+class Instruments(dict[str, list[Callable[..., None]]]):
+    """The registered instruments' hooks, by hook name (only hooks some instrument overrides).
 
-    __slots__ = ("_hooks", "_instruments")
+    A dict, so that the run loop's "any instruments?" test is a C-level truth test.
+    """
+
+    __slots__ = ("_instruments",)
 
     def __init__(self, instruments: Iterable[Instrument] = ()) -> None:
+        super().__init__()
         self._instruments: list[Instrument] = []
-        self._hooks: dict[str, list[Callable[..., None]]] = {}
         for instrument in instruments:
             self.add(instrument)
-
-    def __bool__(self) -> bool:
-        return bool(self._instruments)
-
-    def __contains__(self, hook: str) -> bool:
-        return hook in self._hooks
 
     def add(self, instrument: Instrument) -> None:
         if not isinstance(instrument, Instrument):
@@ -101,10 +98,11 @@ class Instruments:
             for name in HOOKS:
                 if getattr(type(instrument), name) is not getattr(Instrument, name):
                     hooks.setdefault(name, []).append(getattr(instrument, name))
-        self._hooks = hooks
+        self.clear()
+        self.update(hooks)
 
     def call(self, hook: str, *args: Any) -> None:
-        for fn in list(self._hooks.get(hook, ())):
+        for fn in list(self.get(hook, ())):
             try:
                 fn(*args)
             except Exception:

@@ -59,6 +59,8 @@ __all__ = [
 T = TypeVar("T")
 
 _local = threading.local()
+_new_task = object.__new__
+_copy_context = contextvars.copy_context
 _CO_ITERABLE_COROUTINE = inspect.CO_ITERABLE_COROUTINE
 
 
@@ -118,27 +120,25 @@ class Runner:
     def spawn(
         self, coro: Coroutine[Any, Any, Any], group: Any, base: CancelScope, name: str | None
     ) -> Task:
-        task = object.__new__(Task)
+        # Slots that are rarely set (_name, _own_scope, _child_groups, and _result/_error until
+        # the task ends) are left unset: every store here is paid 100,000 times in a burst.
+        task = _new_task(Task)
         task.coro = coro
         task._send = coro.send
         task._next = None
-        task.context = contextvars.copy_context()
+        task.context = _copy_context()
         task._runner = self
         task._id = self._next_id
         self._next_id += 1
-        task._name = name
+        if name is not None:
+            task._name = name
         task._group = group
         task._base = task._scope = base
         task._outer = None
-        task._own_scope = None
         task._cancel_pending = base._eff
         task._wait = None
         task._timer = None
         task._waiters = None
-        task._child_groups = None
-        task._done = False
-        task._result = None
-        task._error = None
         group._children.add(task)
         self.ready.append(task)
         if self.instruments:
@@ -146,16 +146,14 @@ class Runner:
         return task
 
     def _task_exited(self, task: Task, result: Any, error: BaseException | None) -> None:
-        task._done = True
-        task._send = None
+        task._send = None  # marks the task done
+        task._result = result
+        task._error = error
         if error is not None:
             tb = error.__traceback__
             # Drop the run loop's own frame: tracebacks start at the task's coroutine.
             if tb is not None and tb.tb_frame.f_code is _LOOP_CODE:
                 error.__traceback__ = tb.tb_next
-            task._error = error
-        else:
-            task._result = result
         group = task._group
         if group is not None:
             group._child_exited(task)

@@ -229,7 +229,7 @@ class Stepper:
             task = stack.pop()
             if not task._done:
                 found.append(task)
-            for group in task._child_groups or ():
+            for group in getattr(task, "_child_groups", ()):
                 stack.extend(group._children)
         found.sort(key=lambda task: task._id)
         return found

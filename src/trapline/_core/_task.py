@@ -35,7 +35,6 @@ class Task:
         "_base",
         "_cancel_pending",
         "_child_groups",
-        "_done",
         "_error",
         "_group",
         "_id",
@@ -67,27 +66,30 @@ class Task:
     _base: CancelScope
     _outer: CancelScope | None
     _scope: CancelScope
-    _own_scope: CancelScope | None
+    _own_scope: CancelScope
     # Cached "is some visible enclosing scope cancelled": read at every checkpoint instead of
     # walking the scopes.
     _cancel_pending: bool
     _wait: Park | None
     _timer: tuple[float, int, Any] | None
     _waiters: list[Task] | None
-    _child_groups: list[TaskGroup] | None
-    _done: bool
+    _child_groups: list[TaskGroup]
     _result: Any
     _error: BaseException | None
 
     def __init__(self) -> None:
         raise TypeError("tasks are created by TaskGroup.spawn(), not constructed directly")
 
+    @property
+    def _done(self) -> bool:
+        return self._send is None
+
     # -- introspection -------------------------------------------------------------------------
 
     @property
     def name(self) -> str:
         """The name given to ``spawn(name=...)``, else ``<function>-<n>`` (deterministic)."""
-        name = self._name
+        name: str | None = getattr(self, "_name", None)
         if name is None:
             qualname = getattr(self.coro, "__name__", type(self.coro).__name__)
             name = self._name = qualname if self._id == 0 else f"{qualname}-{self._id}"
@@ -123,7 +125,7 @@ class Task:
     @property
     def child_groups(self) -> list[TaskGroup]:
         """Task groups currently open in this task."""
-        return list(self._child_groups or ())
+        return list(getattr(self, "_child_groups", ()))
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r} {self.state}>"

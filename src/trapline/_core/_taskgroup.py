@@ -72,9 +72,10 @@ class TaskGroup:
         self._runner = runner
         self._host = task
         self._state = _OPEN
-        if task._child_groups is None:
-            task._child_groups = []
-        task._child_groups.append(self)
+        groups = getattr(task, "_child_groups", None)
+        if groups is None:
+            groups = task._child_groups = []
+        groups.append(self)
         return self
 
     @overload
@@ -142,8 +143,7 @@ class TaskGroup:
             finally:
                 self._waiting = False
         self._state = _CLOSED
-        if host._child_groups is not None:
-            host._child_groups.remove(self)
+        host._child_groups.remove(self)
         errors = self._errors
         self._errors = []
         if errors:
