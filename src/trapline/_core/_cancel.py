@@ -303,11 +303,22 @@ def cancelled_error_for(task: Task) -> Raise:
     return Raise(source._make_cancelled())
 
 
+class _OwnMarker:
+    __slots__ = ("_children",)
+
+    def __init__(self) -> None:
+        self._children: tuple[()] = ()
+
+
+_OWN: Any = _OwnMarker()
+
+
 def own_scope(task: Task) -> CancelScope:
     """The task's private outermost scope (made on first use), for ``Task.cancel()``."""
-    scope: CancelScope | None = getattr(task, "_own_scope", None)
-    if scope is None:
-        scope = task._own_scope = CancelScope()
+    scope = task._outer
+    if scope is None or scope._group is not _OWN:
+        scope = CancelScope()
+        scope._group = _OWN  # marks a task's own scope; it is always the task's outermost
         scope._state = _ACTIVE
         scope._runner = task._runner
         scope._host = task

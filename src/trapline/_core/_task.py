@@ -31,7 +31,6 @@ class Task:
     """
 
     __slots__ = (
-        "__weakref__",
         "_base",
         "_cancel_pending",
         "_child_groups",
@@ -41,7 +40,6 @@ class Task:
         "_name",
         "_next",
         "_outer",
-        "_own_scope",
         "_result",
         "_runner",
         "_scope",
@@ -66,7 +64,6 @@ class Task:
     _base: CancelScope
     _outer: CancelScope | None
     _scope: CancelScope
-    _own_scope: CancelScope
     # Cached "is some visible enclosing scope cancelled": read at every checkpoint instead of
     # walking the scopes.
     _cancel_pending: bool
@@ -113,8 +110,9 @@ class Task:
         if wait is None:
             return None
         reason = str(wait.reason)
-        if wait.deadline != float("inf"):
-            reason += f" until t={wait.deadline:g}"
+        timer = self._timer
+        if timer is not None:
+            reason += f" until t={timer[0]:g}"
         return reason
 
     @property
