@@ -317,3 +317,40 @@ def test_ctrl_c_wakes_a_run_blocked_in_real_time():
     finally:
         timer.cancel()
     assert children_cleaned == [True, True]
+
+
+def test_unawaited_sleep_warns_like_a_coroutine():
+    with pytest.warns(RuntimeWarning, match=r"trapline.sleep\(5\) was never awaited"):
+        trapline.sleep(5)
+        import gc
+
+        gc.collect()
+
+
+async def test_sleep_awaitable_can_be_awaited_once(virtual_clock):
+    pending = trapline.sleep(2)
+    await pending
+    assert trapline.current_time() == 2.0
+    with pytest.raises(RuntimeError, match="already been awaited"):
+        await pending
+
+
+async def test_spawn_accepts_awaitables_that_are_not_coroutines(virtual_clock):
+    async with trapline.TaskGroup() as tg:
+        task = tg.spawn(trapline.sleep, 3)
+    assert task.name == "sleep-1" and task.result() is None
+    assert trapline.current_time() == 3.0
+
+
+def test_sleep_by_hand_shows_the_instruction():
+    """The tutorial's human scheduler: trapline.sleep yields a readable instruction."""
+
+    async def nap():
+        await trapline.sleep(3)
+        return "rested"
+
+    coro = nap()
+    assert repr(coro.send(None)) == "<trapline trap: sleep for 3 s; run me in trapline.run>"
+    with pytest.raises(StopIteration) as stop:
+        coro.send(None)
+    assert stop.value.value == "rested"

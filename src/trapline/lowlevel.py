@@ -21,9 +21,13 @@ from ._core import (
     current_clock,
     current_root_task,
     current_task,
+    io_statistics,
+    notify_closing,
     park,
     remove_instrument,
     reschedule,
+    wait_readable,
+    wait_writable,
 )
 
 __all__ = [
@@ -42,7 +46,11 @@ __all__ = [
     "current_clock",
     "current_root_task",
     "current_task",
+    "io_statistics",
+    "notify_closing",
     "park",
     "remove_instrument",
     "reschedule",
+    "wait_readable",
+    "wait_writable",
 ]

@@ -46,6 +46,7 @@ from ._stepper import StepEvent, Stepper
 from ._task import Task
 from ._taskgroup import TASK_STATUS_IGNORED, TaskGroup, TaskStatus, gather
 from ._traps import Abort
+from ._waits import io_statistics, notify_closing, wait_readable, wait_writable
 
 __all__ = [
     "TASK_STATUS_IGNORED",
@@ -82,8 +83,10 @@ __all__ = [
     "fail_after",
     "fail_at",
     "gather",
+    "io_statistics",
     "move_on_after",
     "move_on_at",
+    "notify_closing",
     "park",
     "remove_instrument",
     "reschedule",
@@ -91,4 +94,6 @@ __all__ = [
     "sleep",
     "sleep_forever",
     "sleep_until",
+    "wait_readable",
+    "wait_writable",
 ]

@@ -37,7 +37,7 @@ from ._clock import Clock, SystemClock
 from ._deadlines import Deadlines
 from ._exceptions import Cancelled
 from ._instrument import Instrument, Instruments
-from ._io import SelectorBackend
+from ._io import make_backend
 from ._task import Task
 from ._traps import (
     CHECKPOINT,
@@ -115,7 +115,7 @@ class Runner:
         self.instruments = Instruments(instruments)
         self.deadlines = Deadlines()
         self.ready: deque[Task] = deque()
-        self.backend = SelectorBackend()
+        self.backend = make_backend()
         self.current_task: Task | None = None
         self.main_task: Task | None = None
         self.ki_pending = False
