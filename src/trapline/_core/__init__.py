@@ -13,6 +13,7 @@ from ._cancel import (
     move_on_at,
 )
 from ._clock import Clock, SystemClock, VirtualClock
+from ._entry import Token, current_token
 from ._exceptions import (
     BrokenResourceError,
     BusyResourceError,
@@ -69,6 +70,7 @@ __all__ = [
     "TaskCancelled",
     "TaskGroup",
     "TaskStatus",
+    "Token",
     "VirtualClock",
     "WouldBlock",
     "add_instrument",
@@ -80,6 +82,7 @@ __all__ = [
     "current_root_task",
     "current_task",
     "current_time",
+    "current_token",
     "fail_after",
     "fail_at",
     "gather",

@@ -93,8 +93,11 @@ class Runner:
         "_next_id",
         "backend",
         "clock",
+        "crash",
         "current_task",
         "deadlines",
+        "entries",
+        "finished",
         "instruments",
         "ki_pending",
         "ki_raised",
@@ -120,6 +123,10 @@ class Runner:
         self.main_task: Task | None = None
         self.ki_pending = False
         self.ki_raised = False
+        # Functions queued by other threads (Token.run_sync_soon); see _entry.py.
+        self.entries: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self.crash: BaseException | None = None
+        self.finished = False
         self.step_limit = 0
         self._next_id = 0
         root = self.root_scope = CancelScope()
@@ -238,6 +245,8 @@ class Runner:
                 backend.process_events(events)
             if self.ki_pending:
                 self._deliver_ki()
+            if self.entries:
+                self._run_entries()
             heap = deadlines.heap
             if heap and heap[0][0] <= clock.current_time():
                 deadlines.expire(clock.current_time())
@@ -292,6 +301,19 @@ class Runner:
         task._next = None
         self.ready.append(task)
 
+    def _run_entries(self) -> None:
+        entries = self.entries
+        for _ in range(len(entries)):
+            fn, args = entries.popleft()
+            try:
+                fn(*args)
+            except BaseException as error:
+                if self.crash is None:
+                    self.crash = error
+                    self.root_scope._cancel(
+                        f"a run_sync_soon callback raised {type(error).__name__}", "run_sync_soon"
+                    )
+
     def _deliver_ki(self) -> None:
         self.ki_pending = False
         self.ki_raised = True
@@ -314,12 +336,19 @@ class Runner:
         return self.loop()
 
     def close(self) -> None:
+        self.finished = True
         self.backend.close()
 
     def outcome(self) -> Any:
         main = self.main_task
         assert main is not None and main._done
         error = main._error
+        if self.crash is not None:
+            crash = self.crash
+            try:
+                raise crash
+            finally:
+                del crash
         if self.ki_raised:
             if error is not None and not isinstance(error, Cancelled):
                 raise KeyboardInterrupt from error
