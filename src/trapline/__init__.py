@@ -32,6 +32,17 @@ from ._core import (
     sleep_forever,
     sleep_until,
 )
+from ._streams import IncompleteReadError, LimitOverrunError, SocketStream, Stream
+from ._tcp import (
+    SocketListener,
+    open_tcp_listeners,
+    open_tcp_stream,
+    open_unix_listener,
+    open_unix_stream,
+    serve_listeners,
+    serve_tcp,
+    serve_unix,
+)
 
 __version__ = "0.1.0"
 
@@ -43,7 +54,12 @@ __all__ = [
     "Cancelled",
     "ClosedResourceError",
     "EndOfChannel",
+    "IncompleteReadError",
+    "LimitOverrunError",
     "RunFinishedError",
+    "SocketListener",
+    "SocketStream",
+    "Stream",
     "Task",
     "TaskCancelled",
     "TaskGroup",
@@ -57,7 +73,14 @@ __all__ = [
     "gather",
     "move_on_after",
     "move_on_at",
+    "open_tcp_listeners",
+    "open_tcp_stream",
+    "open_unix_listener",
+    "open_unix_stream",
     "run",
+    "serve_listeners",
+    "serve_tcp",
+    "serve_unix",
     "sleep",
     "sleep_forever",
     "sleep_until",

@@ -42,6 +42,7 @@ from ._task import Task
 from ._traps import (
     CHECKPOINT,
     SLEEPING,
+    YIELD,
     Abort,
     AbortFn,
     Delay,
@@ -277,6 +278,9 @@ class Runner:
                         self.park(task, message)
                     elif type(message) is Delay:
                         self.sleep(task, message)
+                    elif message is YIELD:
+                        task._next = None
+                        append(task)
                     else:
                         self._bad_yield(task, message)
                 if hooks:
@@ -581,10 +585,13 @@ async def checkpoint_if_cancelled() -> None:
         await trap(CHECKPOINT)
 
 
-async def cancel_shielded_checkpoint() -> None:
-    """Let other tasks run, without checking for cancellation."""
-    with CancelScope(shield=True):
-        await trap(CHECKPOINT)
+def cancel_shielded_checkpoint() -> Awaitable[None]:
+    """Let other tasks run, without checking for cancellation (a schedule point only).
+
+    Used after an operation that already took effect, so that it is still a checkpoint without
+    raising ``Cancelled`` after the fact. Like ``checkpoint()``, it is the bare trap.
+    """
+    return trap(YIELD)
 
 
 def coerce_coroutine(fn: Any, args: tuple[Any, ...], where: str) -> Coroutine[Any, Any, Any]:

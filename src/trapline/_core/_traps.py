@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECKPOINT",
     "SLEEPING",
+    "YIELD",
     "Abort",
     "AbortFn",
     "Delay",
@@ -69,6 +70,18 @@ class _Checkpoint:
 
 #: Yielded by a task at a checkpoint; also sent back by the run loop to mark a resume from one.
 CHECKPOINT: Any = _Checkpoint()
+
+
+@final
+class _Yield:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<trapline trap: yield (let others run; run me in trapline.run)>"
+
+
+#: Yielded for a schedule point that does not check for cancellation.
+YIELD: Any = _Yield()
 
 
 @final

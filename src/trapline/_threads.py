@@ -1,0 +1,117 @@
+"""Run blocking functions in worker threads without blocking the run loop.
+
+``await trapline.to_thread.run_sync(fn, *args)`` hands ``fn`` to a cached pool of worker threads
+(a thread idle for 10 seconds exits) and parks the task until the result comes back through
+``Token.run_sync_soon``. ``fn`` runs in a copy of the caller's ``contextvars`` context.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._core import RunFinishedError
+from .lowlevel import Abort, Task, checkpoint_if_cancelled, current_task, current_token, park
+from .lowlevel import reschedule as _reschedule
+
+__all__ = ["run_sync"]
+
+T = TypeVar("T")
+
+_IDLE_SECONDS = 10.0
+
+
+class _Worker:
+    __slots__ = ("job", "wake")
+
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+        self.job: Callable[[], None] | None = None
+
+
+class _Pool:
+    """Threads are started on demand and reused while busy work keeps coming."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker()
+            worker.job = job
+            threading.Thread(
+                target=self._work, args=(worker,), name="trapline worker", daemon=True
+            ).start()
+        else:
+            worker.job = job
+            worker.wake.set()
+
+    def _work(self, worker: _Worker) -> None:
+        while True:
+            job = worker.job
+            worker.job = None
+            if job is not None:
+                job()
+            with self._lock:
+                self._idle.append(worker)
+            if not worker.wake.wait(_IDLE_SECONDS):
+                with self._lock:
+                    if worker in self._idle:
+                        self._idle.remove(worker)
+                        return
+                # Picked between the timeout and taking the lock: the job is coming.
+                worker.wake.wait()
+            worker.wake.clear()
+
+
+_pool = _Pool()
+
+
+async def run_sync(fn: Callable[..., T], *args: Any, abandon_on_cancel: bool = False) -> T:
+    """Call ``fn(*args)`` in a worker thread and return its result (or raise its error).
+
+    Checkpoint: yes. Cancellation: by default the task keeps waiting for the thread to finish
+    (a thread cannot be interrupted) and gets ``Cancelled`` at its next checkpoint; with
+    ``abandon_on_cancel=True`` it raises ``Cancelled`` at once and the thread's eventual result
+    is discarded.
+    """
+    await checkpoint_if_cancelled()
+    token = current_token()
+    task = current_task()
+    context = contextvars.copy_context()
+    abandoned = False
+
+    def deliver(ok: bool, value: Any) -> None:
+        if abandoned:
+            return
+        if ok:
+            _reschedule(task, value)
+        else:
+            _reschedule(task, error=value)
+
+    def job() -> None:
+        try:
+            result: tuple[bool, Any] = (True, context.run(fn, *args))
+        except BaseException as error:
+            result = (False, error)
+        try:
+            token.run_sync_soon(deliver, *result)
+        except RunFinishedError:
+            pass
+
+    def abort(_task: Task) -> Abort:
+        nonlocal abandoned
+        if abandon_on_cancel:
+            abandoned = True
+            return Abort.SUCCEEDED
+        return Abort.FAILED
+
+    _pool.submit(job)
+    name = getattr(fn, "__name__", repr(fn))
+    result: T = await park(f"thread running {name}()", abort)
+    return result
