@@ -43,6 +43,7 @@ from ._tcp import (
     serve_tcp,
     serve_unix,
 )
+from ._udp import UDPSocket, open_udp_socket
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,7 @@ __all__ = [
     "TaskCancelled",
     "TaskGroup",
     "TaskStatus",
+    "UDPSocket",
     "WouldBlock",
     "checkpoint",
     "current_effective_deadline",
@@ -75,6 +77,7 @@ __all__ = [
     "move_on_at",
     "open_tcp_listeners",
     "open_tcp_stream",
+    "open_udp_socket",
     "open_unix_listener",
     "open_unix_stream",
     "run",
