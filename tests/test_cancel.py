@@ -1093,3 +1093,99 @@ def test_an_hour_of_timers_runs_fast_and_exact():
     }
     assert end == max(3600.0, expected_relative)
     assert elapsed < 5.0
+
+
+# -- the cached cancel flags agree with the scope tree -----------------------------------------
+
+
+def _visible_cancel(task):
+    """Reference answer for ``task._cancel_pending``: walk the scopes outward."""
+    scope = task._scope
+    while scope is not None:
+        if scope._cancel_called:
+            return True
+        if scope._shield:
+            return False
+        scope = scope._parent
+    return False
+
+
+class FlagChecker(Instrument):
+    def __init__(self):
+        self.tasks = []
+        self.problems = []
+
+    def task_spawned(self, task):
+        self.tasks.append(task)
+
+    def after_task_step(self, task):
+        for each in self.tasks:
+            if each.done():
+                continue
+            if each._cancel_pending != _visible_cancel(each):
+                self.problems.append(("flag", each.name, each._cancel_pending))
+            wait = each._wait
+            if each._cancel_pending and wait is not None and wait.abort_fn is None:
+                self.problems.append(("still parked although cancelled", each.name))
+
+
+def _random_program(seed):
+    import random
+
+    rng = random.Random(seed)
+    scopes = []
+    tasks = []
+
+    async def step():
+        op = rng.random()
+        if op < 0.3:
+            await trapline.sleep(rng.choice([0, 0.5, 1, 2]))
+        elif op < 0.45 and scopes:
+            rng.choice(scopes).cancel()
+        elif op < 0.6 and scopes:
+            scope = rng.choice(scopes)
+            scope.shield = not scope.shield
+        elif op < 0.7 and tasks:
+            rng.choice(tasks).cancel()
+        elif op < 0.85 and scopes:
+            scope = rng.choice(scopes)
+            scope.deadline = trapline.current_time() + rng.choice([0.5, 1, math.inf])
+        else:
+            await trapline.checkpoint()
+
+    async def script(depth):
+        for _ in range(rng.randint(1, 6)):
+            op = rng.random()
+            if op < 0.25 and depth < 4:
+                delay = rng.choice([math.inf, 1, 2, 3])
+                with trapline.CancelScope(
+                    shield=rng.random() < 0.3, deadline=trapline.current_time() + delay
+                ) as scope:
+                    scopes.append(scope)
+                    await step()
+                    await step()
+            elif op < 0.45 and depth < 4:
+                async with trapline.TaskGroup() as tg:
+                    scopes.append(tg.cancel_scope)
+                    for _ in range(rng.randint(1, 3)):
+                        tasks.append(tg.spawn(script, depth + 1))
+                    await step()
+            else:
+                await step()
+
+    async def main():
+        with trapline.move_on_after(50):
+            await script(0)
+
+    return main
+
+
+def test_cached_cancel_flags_match_the_scope_tree_under_random_operations():
+    total_tasks = 0
+    for seed in range(400):
+        checker = FlagChecker()
+        trapline.run(_random_program(seed), clock=VirtualClock(), instruments=[checker])
+        assert checker.problems == [], seed
+        assert all(task.done() for task in checker.tasks)
+        total_tasks += len(checker.tasks)
+    assert total_tasks > 1000
