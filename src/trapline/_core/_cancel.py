@@ -77,7 +77,7 @@ class CancelScope:
     def __init__(self, *, deadline: float = math.inf, shield: bool = False) -> None:
         if math.isnan(deadline):
             raise ValueError("deadline must not be NaN")
-        self._deadline = deadline
+        self._deadline = float(deadline)
         self._shield = shield
         self._cancel_called = False
         self.cancelled_caught = False
@@ -342,6 +342,7 @@ def reparent(task: Task, base: CancelScope) -> None:
         outer._parent = base
         _update(outer)
     else:
+        task._scope = base
         _set_task_flag(task, base._eff)
 
 

@@ -83,7 +83,7 @@ class _RootGroup:
     __slots__ = ("_children",)
 
     def __init__(self) -> None:
-        self._children: set[Task] = set()
+        self._children: dict[Task, None] = {}
 
 
 @final
@@ -159,7 +159,7 @@ class Runner:
         task._wait = None
         task._timer = None
         task._waiters = None
-        group._children.add(task)
+        group._children[task] = None
         self.ready.append(task)
         if self.instruments:
             self.instruments.call("task_spawned", task)

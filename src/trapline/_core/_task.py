@@ -160,9 +160,9 @@ class Task:
         """Cancel this task alone (not a checkpoint). Its next checkpoint raises ``Cancelled``."""
         if self._done:
             return
-        from ._cancel import own_scope
+        from ._cancel import _caller, own_scope
 
-        own_scope(self).cancel(reason or f"task {self.name!r} cancelled")
+        own_scope(self)._cancel(reason or f"task {self.name!r} cancelled", _caller(1))
 
     def __await__(self) -> Generator[Any, Any, Any]:
         """Wait for the task to finish and return its result.

@@ -45,7 +45,8 @@ class TaskGroup:
     def __init__(self) -> None:
         self.cancel_scope = CancelScope()
         self.cancel_scope._group = self
-        self._children: set[Task] = set()
+        # Insertion-ordered, so cancellation and cleanup reach tasks in spawn order.
+        self._children: dict[Task, None] = {}
         self._errors: list[BaseException] = []
         self._host: Task | None = None
         self._runner: Runner  # set on entry
@@ -59,7 +60,7 @@ class TaskGroup:
     @property
     def tasks(self) -> list[Task]:
         """The group's running tasks, in spawn order."""
-        return sorted(self._children, key=lambda task: task._id)
+        return list(self._children)
 
     async def __aenter__(self) -> TaskGroup:
         runner = current_runner()
@@ -166,7 +167,7 @@ class TaskGroup:
         return False
 
     def _child_exited(self, task: Task) -> None:
-        self._children.discard(task)
+        self._children.pop(task, None)
         error = task._error
         if error is not None and not isinstance(error, Cancelled):
             self._errors.append(error)
@@ -219,9 +220,13 @@ class TaskStatus(Generic[T]):
             raise RuntimeError("the TaskGroup this task was started in has closed")
         self._started = True
         self._value = value
-        staging._children.discard(task)
+        if staging.cancel_scope._eff:
+            # The caller of start() was cancelled: the task stays in the staging group and is
+            # cancelled with it instead of escaping into the target group (as in trio).
+            return
+        staging._children.pop(task, None)
         task._group = target
-        target._children.add(task)
+        target._children[task] = None
         reparent(task, target.cancel_scope)
         host = staging._host
         if host is not None and host._wait is not None:
@@ -245,6 +250,8 @@ async def gather(*awaitables: Awaitable[Any], return_exceptions: bool = False) -
             for other in awaitables:
                 if inspect.iscoroutine(other):
                     other.close()
+                elif hasattr(other, "_seconds"):
+                    other._seconds = None  # a trapline.sleep: it will not be awaited now
             raise TypeError(
                 f"gather() takes awaitables (coroutine objects, tasks); argument {index} is "
                 f"{aw!r} of type {type(aw).__name__}"
@@ -255,16 +262,28 @@ async def gather(*awaitables: Awaitable[Any], return_exceptions: bool = False) -
     async def one(index: int, aw: Awaitable[Any]) -> None:
         try:
             results[index] = await aw
-        except Exception as error:
-            if return_exceptions:
+        except Cancelled:
+            raise
+        except BaseException as error:
+            if return_exceptions and isinstance(error, Exception):
                 results[index] = error
             elif not first_error:
                 first_error.append(error)
                 group.cancel_scope._cancel(f"gather(): argument {index} raised", _where(error))
 
-    async with TaskGroup() as group:
-        for index, aw in enumerate(awaitables):
-            group._runner.spawn(one(index, aw), group, group.cancel_scope, _name_of(aw, index))
+    try:
+        async with TaskGroup() as group:
+            for index, aw in enumerate(awaitables):
+                group._runner.spawn(one(index, aw), group, group.cancel_scope, _name_of(aw, index))
+    except Cancelled:
+        # Cancelled from outside after a child failed: the failure must not be lost.
+        if first_error:
+            error = first_error.pop()
+            try:
+                raise error from None
+            finally:
+                del error
+        raise
     if first_error:
         error = first_error.pop()
         try:
