@@ -1,0 +1,1 @@
+"""Generic key commands: DEL, EXISTS, the EXPIRE family, TTL, TYPE, KEYS, SCAN, RENAME, ..."""

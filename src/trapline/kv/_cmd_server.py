@@ -1,0 +1,1 @@
+"""Server and connection commands: HELLO, AUTH, CLIENT, INFO, CONFIG, COMMAND, TIME, ..."""

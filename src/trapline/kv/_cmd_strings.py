@@ -1,0 +1,1 @@
+"""String commands: GET, SET and friends, counters, ranges, LCS."""

@@ -1,0 +1,14 @@
+"""Importing this module registers every command (each ``_cmd_*`` module registers its own)."""
+
+from . import (  # noqa: F401
+    _cmd_connection,
+    _cmd_hashes,
+    _cmd_keys,
+    _cmd_lists,
+    _cmd_pubsub,
+    _cmd_server,
+    _cmd_sets,
+    _cmd_strings,
+    _cmd_tx,
+    _cmd_zsets,
+)

@@ -1,0 +1,427 @@
+"""RESP, the Redis protocol, without I/O: a request parser and a reply encoder.
+
+The parser follows Redis 7's ``processMultibulkBuffer``/``processInlineBuffer`` rule for rule,
+including its error strings, so a client sees the same ``-ERR Protocol error: ...`` from
+trapline.kv as from Redis. A declared bulk length over the limit is refused before anything is
+allocated; the buffer only grows with bytes actually received.
+
+Replies are plain Python values plus a few marker types, encoded for RESP2 or RESP3 (after
+``HELLO 3``): ``bytes`` is a bulk string, ``int`` an integer, ``None`` a null, ``list``/``tuple``
+an array, and ``Simple``, ``Error``, ``Map``, ``SetReply``, ``Double``, ``Bool``, ``Push``,
+``Verbatim``, ``BigNumber``, ``NullArray`` the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, final
+
+__all__ = [
+    "PROTO_INLINE_MAX_SIZE",
+    "BigNumber",
+    "Bool",
+    "Double",
+    "Error",
+    "Map",
+    "NullArray",
+    "ProtocolError",
+    "Push",
+    "RequestParser",
+    "SetReply",
+    "Simple",
+    "Verbatim",
+    "encode",
+    "format_double",
+    "parse_int",
+    "split_args",
+]
+
+PROTO_INLINE_MAX_SIZE = 64 * 1024
+_INT_MAX = 2**31 - 1
+_LLONG_MIN = -(2**63)
+_LLONG_MAX = 2**63 - 1
+
+
+class ProtocolError(Exception):
+    """The client broke the protocol: reply ``-ERR <message>`` and close the connection."""
+
+
+def parse_int(data: bytes | bytearray | memoryview) -> int | None:
+    """Redis ``string2ll``: a canonical signed 64-bit decimal (no '+', no leading zeros, no
+    spaces), else None."""
+    length = len(data)
+    if length == 0 or length >= 21:
+        return None
+    text = bytes(data)
+    if text == b"0":
+        return 0
+    start = 1 if text[0] == 45 else 0  # '-'
+    if start == length or not 49 <= text[start] <= 57:  # first digit 1-9
+        return None
+    if not text[start:].isdigit():
+        return None
+    value = int(text)
+    if value < _LLONG_MIN or value > _LLONG_MAX:
+        return None
+    return value
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """Redis ``sdssplitargs``: split an inline command; None on unbalanced quotes."""
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    spaces = b" \n\r\t\v\f"
+    while True:
+        while i < n and line[i] in spaces:
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            c = line[i] if i < n else 0
+            if in_double:
+                if (
+                    c == 0x5C  # backslash
+                    and i + 3 < n + 0
+                    and line[i + 1] == 0x78  # x
+                    and _is_hex(line[i + 2])
+                    and _is_hex(line[i + 3])
+                ):
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    escaped = line[i]
+                    current.append(
+                        {0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}.get(escaped, escaped)
+                    )
+                elif c == 0x22:  # closing "
+                    if i + 1 < n and line[i + 1] not in spaces:
+                        return None
+                    i += 1
+                    break
+                elif i >= n:
+                    return None
+                else:
+                    current.append(c)
+            elif in_single:
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    current.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in spaces:
+                        return None
+                    i += 1
+                    break
+                elif i >= n:
+                    return None
+                else:
+                    current.append(c)
+            elif i >= n or c in b" \n\r\t":
+                break
+            elif c == 0x22:
+                in_double = True
+            elif c == 0x27:
+                in_single = True
+            else:
+                current.append(c)
+            i += 1
+        args.append(bytes(current))
+
+
+def _is_hex(c: int) -> bool:
+    return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
+
+
+@final
+class RequestParser:
+    """Feed bytes in; take complete commands (lists of bytes) out.
+
+    ``next_command()`` returns None when more input is needed, ``[]`` for an empty command
+    (which Redis ignores), and raises ``ProtocolError`` (with Redis's message) on bad input.
+    ``auth_required`` applies Redis's tighter limits to clients that have not authenticated.
+    """
+
+    __slots__ = (
+        "_args",
+        "_buffer",
+        "_bulk_len",
+        "_multibulk_len",
+        "_pos",
+        "auth_required",
+        "max_bulk_len",
+    )
+
+    def __init__(self, *, max_bulk_len: int = 512 * 1024 * 1024) -> None:
+        self._buffer = bytearray()
+        self._pos = 0
+        self._multibulk_len = 0
+        self._bulk_len = -1
+        self._args: list[bytes] = []
+        self.max_bulk_len = max_bulk_len
+        self.auth_required = False
+
+    def feed(self, data: bytes) -> None:
+        buffer = self._buffer
+        if self._pos > 65536 and self._pos * 2 > len(buffer):
+            del buffer[: self._pos]
+            self._pos = 0
+        buffer += data
+
+    def buffered(self) -> int:
+        """Bytes received and not yet consumed (the client's query buffer)."""
+        return len(self._buffer) - self._pos
+
+    def has_pending(self) -> bool:
+        """True if a command has started arriving but is not complete."""
+        return self._multibulk_len > 0 or self._pos < len(self._buffer)
+
+    def next_command(self) -> list[bytes] | None:
+        buffer = self._buffer
+        pos = self._pos
+        if self._multibulk_len == 0:
+            if pos >= len(buffer):
+                if pos:
+                    buffer.clear()
+                    self._pos = 0
+                return None
+            if buffer[pos] != 0x2A:  # '*'
+                return self._inline()
+            newline = buffer.find(b"\r", pos)
+            if newline == -1:
+                if len(buffer) - pos > PROTO_INLINE_MAX_SIZE:
+                    raise ProtocolError("Protocol error: too big mbulk count string")
+                return None
+            if newline + 1 >= len(buffer):
+                return None
+            count = parse_int(buffer[pos + 1 : newline])
+            if count is None or count > _INT_MAX:
+                raise ProtocolError("Protocol error: invalid multibulk length")
+            if count > 10 and self.auth_required:
+                raise ProtocolError("Protocol error: unauthenticated multibulk length")
+            self._pos = pos = newline + 2
+            if count <= 0:
+                return []
+            self._multibulk_len = count
+            self._args = []
+        args = self._args
+        while self._multibulk_len:
+            bulk_len = self._bulk_len
+            if bulk_len == -1:
+                newline = buffer.find(b"\r", pos)
+                if newline == -1:
+                    if len(buffer) - pos > PROTO_INLINE_MAX_SIZE:
+                        raise ProtocolError("Protocol error: too big bulk count string")
+                    break
+                if newline + 1 >= len(buffer):
+                    break
+                if buffer[pos] != 0x24:  # '$'
+                    raise ProtocolError(f"Protocol error: expected '$', got '{chr(buffer[pos])}'")
+                declared = parse_int(buffer[pos + 1 : newline])
+                if declared is None or declared < 0 or declared > self.max_bulk_len:
+                    raise ProtocolError("Protocol error: invalid bulk length")
+                bulk_len = declared
+                if bulk_len > 16384 and self.auth_required:
+                    raise ProtocolError("Protocol error: unauthenticated bulk length")
+                pos = newline + 2
+                self._bulk_len = bulk_len
+            if len(buffer) - pos < bulk_len + 2:
+                break
+            args.append(bytes(buffer[pos : pos + bulk_len]))
+            pos += bulk_len + 2
+            self._bulk_len = -1
+            self._multibulk_len -= 1
+        self._pos = pos
+        if self._multibulk_len:
+            return None
+        self._args = []
+        return args
+
+    def _inline(self) -> list[bytes] | None:
+        buffer = self._buffer
+        pos = self._pos
+        newline = buffer.find(b"\n", pos)
+        if newline == -1:
+            if len(buffer) - pos > PROTO_INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big inline request")
+            return None
+        end = newline - 1 if newline > pos and buffer[newline - 1] == 0x0D else newline
+        # A NUL ends the line for sdssplitargs (it works on C strings).
+        line = bytes(buffer[pos:end]).split(b"\0", 1)[0]
+        args = split_args(line)
+        if args is None:
+            raise ProtocolError("Protocol error: unbalanced quotes in request")
+        self._pos = newline + 1
+        return args
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+
+@final
+class Simple(str):
+    """A status reply: ``+OK``."""
+
+    __slots__ = ()
+
+
+@final
+class Error(str):
+    """An error reply. The text includes its code: ``Error("ERR syntax error")``."""
+
+    __slots__ = ()
+
+
+@final
+class Map:
+    """RESP3 map (``%``); a flat array in RESP2."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        self.pairs = list(pairs)
+
+
+@final
+class SetReply:
+    """RESP3 set (``~``); an array in RESP2."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = list(items)
+
+
+@final
+class Push:
+    """RESP3 push (``>``, pub/sub messages); an array in RESP2."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        self.items = items
+
+
+@final
+class Double:
+    """RESP3 double (``,``); a bulk string in RESP2."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+@final
+class Bool:
+    """RESP3 boolean (``#t``/``#f``); the integer 1/0 in RESP2."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+
+@final
+class Verbatim:
+    """RESP3 verbatim string (``=``, with a 3-letter format); a bulk string in RESP2."""
+
+    __slots__ = ("format", "text")
+
+    def __init__(self, text: bytes, format: str = "txt") -> None:
+        self.text = text
+        self.format = format
+
+
+@final
+class BigNumber:
+    """RESP3 big number (``(``); a bulk string in RESP2."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+@final
+class _NullArray:
+    __slots__ = ()
+
+
+#: A null array: ``*-1`` in RESP2 (for example EXEC after a failed WATCH), ``_`` in RESP3.
+NullArray: Any = _NullArray()
+
+
+def format_double(value: float) -> bytes:
+    """How Redis 7.0 prints a double reply (``%.17g``, ``inf``/``-inf``)."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    if math.isnan(value):
+        return b"nan"
+    return b"%.17g" % value
+
+
+def encode(reply: Any, out: bytearray, resp3: bool = False) -> None:
+    """Append the encoding of ``reply`` to ``out``."""
+    kind = type(reply)
+    if kind is bytes:
+        out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+    elif kind is int:
+        out += b":%d\r\n" % reply
+    elif kind is Simple:
+        out += b"+%s\r\n" % reply.encode()
+    elif reply is None:
+        out += b"_\r\n" if resp3 else b"$-1\r\n"
+    elif kind is list or kind is tuple:
+        out += b"*%d\r\n" % len(reply)
+        for item in reply:
+            encode(item, out, resp3)
+    elif kind is Error:
+        out += b"-%s\r\n" % reply.encode()
+    elif kind is Map:
+        if resp3:
+            out += b"%%%d\r\n" % len(reply.pairs)
+        else:
+            out += b"*%d\r\n" % (2 * len(reply.pairs))
+        for key, value in reply.pairs:
+            encode(key, out, resp3)
+            encode(value, out, resp3)
+    elif kind is SetReply:
+        out += b"~%d\r\n" % len(reply.items) if resp3 else b"*%d\r\n" % len(reply.items)
+        for item in reply.items:
+            encode(item, out, resp3)
+    elif kind is Double:
+        text = format_double(reply.value)
+        if resp3:
+            out += b",%s\r\n" % text
+        else:
+            out += b"$%d\r\n%s\r\n" % (len(text), text)
+    elif kind is Push:
+        out += b">%d\r\n" % len(reply.items) if resp3 else b"*%d\r\n" % len(reply.items)
+        for item in reply.items:
+            encode(item, out, resp3)
+    elif kind is Bool:
+        if resp3:
+            out += b"#t\r\n" if reply.value else b"#f\r\n"
+        else:
+            out += b":1\r\n" if reply.value else b":0\r\n"
+    elif kind is _NullArray:
+        out += b"_\r\n" if resp3 else b"*-1\r\n"
+    elif kind is Verbatim:
+        if resp3:
+            body = reply.format.encode() + b":" + reply.text
+            out += b"=%d\r\n%s\r\n" % (len(body), body)
+        else:
+            out += b"$%d\r\n%s\r\n" % (len(reply.text), reply.text)
+    elif kind is BigNumber:
+        text = b"%d" % reply.value
+        out += b"(%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
+    elif kind is bool:
+        out += b":1\r\n" if reply else b":0\r\n"
+    elif kind is str:
+        data = reply.encode()
+        out += b"$%d\r\n%s\r\n" % (len(data), data)
+    else:
+        raise TypeError(f"cannot encode a reply of type {kind.__name__}")

@@ -1,0 +1,405 @@
+"""The trapline.kv server: clients, command dispatch, blocking, expiry, connection handling.
+
+One task per connection reads requests, runs each command to completion (commands are plain
+functions on in-memory data, so they never interleave), and writes the replies of everything
+it received in one batch, which is what makes pipelining cheap. A blocking command (BLPOP...)
+parks its client on the keys it waits for; any write to such a key wakes the waiters, which retry
+in the order they blocked. Bad input gets Redis's error and closes only that client.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trapline
+from trapline.lowlevel import ParkingLot
+
+from . import _registry  # noqa: F401 - registers the commands
+from ._commands import COMMANDS, Blocked, Command
+from ._db import CommandError, Database
+from ._resp import Error, ProtocolError, RequestParser, Simple, encode
+
+__all__ = ["Client", "Server", "ServerConfig"]
+
+logger = logging.getLogger("trapline.kv")
+
+_MULTI_PASSTHROUGH = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
+_PUBSUB_ALLOWED = {
+    b"ping",
+    b"subscribe",
+    b"ssubscribe",
+    b"unsubscribe",
+    b"sunsubscribe",
+    b"psubscribe",
+    b"punsubscribe",
+    b"quit",
+    b"reset",
+}
+
+QUEUED = Simple("QUEUED")
+
+
+class ServerConfig:
+    """Settings, by their Redis names (``CONFIG GET``/``SET`` read and write these)."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.values: dict[str, str] = {
+            "bind": "127.0.0.1",
+            "port": "6379",
+            "dir": ".",
+            "appendonly": "no",
+            "appendfsync": "everysec",
+            "appendfilename": "appendonly.aof",
+            "requirepass": "",
+            "maxclients": "10000",
+            "timeout": "0",
+            "databases": "16",
+            "proto-max-bulk-len": str(512 * 1024 * 1024),
+            "client-query-buffer-limit": str(1024 * 1024 * 1024),
+            "client-output-buffer-limit": "normal 0 0 0 slave 268435456 67108864 60 "
+            "pubsub 33554432 8388608 60",
+            "save": "",
+            "maxmemory": "0",
+            "maxmemory-policy": "noeviction",
+            "hz": "10",
+            "loglevel": "notice",
+        }
+        for name, value in settings.items():
+            self.values[name.replace("_", "-")] = str(value)
+
+    def get(self, name: str) -> str:
+        return self.values[name]
+
+    def get_int(self, name: str) -> int:
+        return int(self.values[name])
+
+
+class Client:
+    """One connection's state."""
+
+    def __init__(self, server: Server, client_id: int, address: str) -> None:
+        self.server = server
+        self.id = client_id
+        self.address = address
+        self.name = b""
+        self.db: Database = server.dbs[0]
+        self.resp3 = False
+        self.authenticated = not server.config.get("requirepass")
+        self.multi: list[tuple[Command, list[bytes]]] | None = None
+        self.multi_failed = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.watch_dirty = False
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.closing = False
+        self.created = time.time()
+        self.last_interaction = time.time()
+        self.last_command = b"NULL"
+        self.blocked = False
+        #: Out-of-band replies (pub/sub messages) waiting to be written, and who writes them.
+        self.pushes = bytearray()
+        self.push_waiters = ParkingLot("kv client output")
+
+    @property
+    def in_pubsub(self) -> bool:
+        return bool(self.channels or self.patterns)
+
+    def push(self, reply: Any) -> None:
+        """Queue an out-of-band reply (a pub/sub message) for this client."""
+        encode(reply, self.pushes, self.resp3)
+        self.push_waiters.unpark_all()
+
+
+class Server:
+    """A trapline.kv server: the keyspace, the clients, and the serving loop."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.dbs = [Database(self, i) for i in range(self.config.get_int("databases"))]
+        self.clients: dict[int, Client] = {}
+        self._ids = itertools.count(1)
+        self._epoch = time.time()
+        self._clock_start: float | None = None
+        self.blocked_on: dict[tuple[int, bytes], ParkingLot] = {}
+        self.watchers: dict[tuple[int, bytes], set[Client]] = {}
+        self.stats: dict[str, int] = {
+            "total_connections_received": 0,
+            "total_commands_processed": 0,
+            "rejected_connections": 0,
+            "expired_keys": 0,
+        }
+        #: Called with (db, argv) after every successful write command (the AOF hooks in).
+        self.write_hooks: list[Callable[[Database, list[bytes]], None]] = []
+        #: Called with each client that disconnects (pub/sub and blocking clean up here).
+        self.disconnect_hooks: list[Callable[[Client], None]] = []
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """Unix time in milliseconds, moving with the kernel's clock (exact on virtual time)."""
+        now = trapline.current_time()
+        if self._clock_start is None:
+            self._clock_start = now
+        return int((self._epoch + (now - self._clock_start)) * 1000)
+
+    # -- keyspace events -----------------------------------------------------------------------
+
+    def key_touched(self, db: Database, key: bytes) -> None:
+        slot = (db.id, key)
+        watchers = self.watchers.get(slot)
+        if watchers:
+            for client in watchers:
+                client.watch_dirty = True
+        lot = self.blocked_on.get(slot)
+        if lot:
+            lot.unpark_all()
+
+    def key_expired(self, db: Database, key: bytes) -> None:
+        self.stats["expired_keys"] += 1
+        self.key_touched(db, key)
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def lookup(self, argv: list[bytes]) -> Command | Error:
+        name = argv[0].lower()
+        cmd = COMMANDS.get(name)
+        if cmd is None:
+            args = ""
+            for arg in argv[1:]:
+                if len(args) >= 128:
+                    break
+                args += "'" + arg.decode("utf-8", "replace")[: 128 - len(args)] + "' "
+            text = f"ERR unknown command '{argv[0].decode('utf-8', 'replace')[:128]}', with args "
+            return Error((text + f"beginning with: {args}").replace("\r", " ").replace("\n", " "))
+        if cmd.subcommands:
+            if len(argv) < 2:
+                return Error(f"ERR wrong number of arguments for '{cmd.name}' command")
+            sub = cmd.subcommands.get(argv[1].lower())
+            if sub is None:
+                text = argv[1].decode("utf-8", "replace")[:128]
+                return Error(
+                    f"ERR unknown subcommand '{text}'. Try {cmd.name.upper()} HELP.".replace(
+                        "\r", " "
+                    ).replace("\n", " ")
+                )
+            cmd = sub
+        arity = cmd.arity
+        if (arity > 0 and arity != len(argv)) or len(argv) < -arity:
+            return Error(f"ERR wrong number of arguments for '{cmd.name}' command")
+        return cmd
+
+    def execute(self, client: Client, argv: list[bytes]) -> Any:
+        """Run one command for ``client``; returns the reply (or ``Blocked``)."""
+        cmd = self.lookup(argv)
+        if type(cmd) is Error:
+            if client.multi is not None:
+                client.multi_failed = True
+            return cmd
+        assert isinstance(cmd, Command)
+        if not client.authenticated and "no_auth" not in cmd.flags:
+            if client.multi is not None:
+                client.multi_failed = True
+            return Error("NOAUTH Authentication required.")
+        name = argv[0].lower()
+        if client.multi is not None and name not in _MULTI_PASSTHROUGH:
+            if "no_multi" in cmd.flags:
+                client.multi_failed = True
+                return Error("ERR Command not allowed inside a transaction")
+            client.multi.append((cmd, argv))
+            return QUEUED
+        if client.in_pubsub and not client.resp3 and name not in _PUBSUB_ALLOWED:
+            return Error(
+                f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+                "PING / QUIT / RESET are allowed in this context"
+            )
+        return self.call(client, cmd, argv)
+
+    def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
+        """Run an already validated command (also used by EXEC)."""
+        self.stats["total_commands_processed"] += 1
+        client.last_command = cmd.name.encode()
+        handler = cmd.handler
+        assert handler is not None
+        try:
+            reply = handler(client, argv)
+        except CommandError as error:
+            return error.reply
+        if self.write_hooks and "write" in cmd.flags and type(reply) is not Error:
+            for hook in self.write_hooks:
+                hook(client.db, argv)
+        return reply
+
+    # -- blocking ------------------------------------------------------------------------------
+
+    async def block(self, client: Client, blocked: Blocked) -> Any:
+        """Park ``client`` until ``blocked.retry()`` gives a reply or the deadline passes."""
+        db = client.db
+        slots = [(db.id, key) for key in blocked.keys]
+        lots = []
+        for slot in slots:
+            lot = self.blocked_on.get(slot)
+            if lot is None:
+                lot = self.blocked_on[slot] = ParkingLot("kv blocked client")
+            lots.append(lot)
+        client.blocked = True
+        try:
+            deadline = trapline.current_time() + (
+                (blocked.deadline_ms - self.now_ms()) / 1000 if blocked.deadline_ms else 1e18
+            )
+            with trapline.move_on_at(deadline):
+                while True:
+                    await _park_on_any(lots)
+                    reply = blocked.retry()
+                    if reply is not None:
+                        return reply
+            return blocked.on_timeout
+        finally:
+            client.blocked = False
+            for slot, lot in zip(slots, lots, strict=True):
+                if not lot and self.blocked_on.get(slot) is lot:
+                    del self.blocked_on[slot]
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def new_client(self, address: str) -> Client:
+        client = Client(self, next(self._ids), address)
+        self.clients[client.id] = client
+        self.stats["total_connections_received"] += 1
+        return client
+
+    def drop_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        for slot in client.watched:
+            watchers = self.watchers.get(slot)
+            if watchers is not None:
+                watchers.discard(client)
+                if not watchers:
+                    del self.watchers[slot]
+        client.watched.clear()
+        for hook in self.disconnect_hooks:
+            hook(client)
+
+    async def handle(self, stream: trapline.Stream) -> None:
+        """Serve one connection until it closes (the ``serve_tcp`` handler)."""
+        try:
+            peer = stream.getpeername()  # type: ignore[attr-defined]
+            address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        except (AttributeError, OSError):
+            address = "?"
+        maxclients = self.config.get_int("maxclients")
+        if len(self.clients) >= maxclients:
+            self.stats["rejected_connections"] += 1
+            await stream.send_all(b"-ERR max number of clients reached\r\n")
+            return
+        client = self.new_client(address)
+        try:
+            async with trapline.TaskGroup() as tg:
+                tg.spawn(self._pusher, client, stream, name=f"kv pusher {client.id}")
+                await self._serve(client, stream)
+                tg.cancel_scope.cancel()
+        finally:
+            self.drop_client(client)
+
+    async def _pusher(self, client: Client, stream: trapline.Stream) -> None:
+        while True:
+            while client.pushes:
+                data = bytes(client.pushes)
+                client.pushes.clear()
+                await stream.send_all(data)
+            await client.push_waiters.park()
+
+    async def _serve(self, client: Client, stream: trapline.Stream) -> None:
+        parser = RequestParser(max_bulk_len=self.config.get_int("proto-max-bulk-len"))
+        query_limit = self.config.get_int("client-query-buffer-limit")
+        out = bytearray()
+        timeout = self.config.get_int("timeout")
+        execute = self.execute
+        while not client.closing:
+            parser.auth_required = not client.authenticated
+            if timeout:
+                with trapline.move_on_after(timeout):
+                    data = await stream.recv(65536)
+                    break_idle = False
+                if "data" not in locals() or break_idle is not False:
+                    return
+            else:
+                data = await stream.recv(65536)
+            if not data:
+                return
+            client.last_interaction = time.time()
+            parser.feed(data)
+            if parser.buffered() > query_limit:
+                logger.warning("client %s exceeded the query buffer limit; closing", client.id)
+                return
+            while True:
+                try:
+                    argv = parser.next_command()
+                except ProtocolError as error:
+                    encode(Error(f"ERR {error}"), out)
+                    await stream.send_all(out)
+                    return
+                if argv is None:
+                    break
+                if not argv:
+                    continue
+                first = argv[0].lower()
+                if first in (b"post", b"host:"):
+                    logger.warning("possible security attack (HTTP to the kv port); closing")
+                    return
+                reply = execute(client, argv)
+                if type(reply) is Blocked:
+                    if out:
+                        await stream.send_all(out)
+                        out.clear()
+                    reply = await self.block(client, reply)
+                encode(reply, out, client.resp3)
+                if client.closing:
+                    break
+                parser.auth_required = not client.authenticated
+            if out:
+                await stream.send_all(out)
+                out.clear()
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 6379,
+        *,
+        task_status: trapline.TaskStatus[Any] = trapline.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve until cancelled; ``task_status.started()`` gets the listeners."""
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(self._active_expire, name="kv active expire")
+            listeners = await tg.start(
+                functools.partial(trapline.serve_tcp, self.handle, port, host=host)
+            )
+            task_status.started(listeners)
+
+    async def _active_expire(self) -> None:
+        hz = max(1, self.config.get_int("hz"))
+        while True:
+            await trapline.sleep(1 / hz)
+            for db in self.dbs:
+                if db.expires:
+                    while db.active_expire() >= 20:
+                        await trapline.checkpoint()
+
+
+async def _park_on_any(lots: list[ParkingLot]) -> None:
+    """Wait until any of ``lots`` is unparked."""
+    if len(lots) == 1:
+        await lots[0].park()
+        return
+    async with trapline.TaskGroup() as tg:
+        for lot in lots:
+
+            async def wait(lot: ParkingLot = lot) -> None:
+                await lot.park()
+                tg.cancel_scope.cancel()
+
+            tg.spawn(wait)
