@@ -93,7 +93,12 @@ class Stream:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        """Raise ``ClosedResourceError`` if this stream was closed (transports override it)."""
+
     def _claim(self) -> None:
+        # Closed first: a closed stream must not serve stale buffered bytes or a buffered EOF.
+        self._check_open()
         if self._receiving:
             raise BusyResourceError("another task is already reading from this stream")
         self._receiving = True
@@ -155,10 +160,11 @@ class Stream:
                     end = index + len(separator)
                     if end > max_size:
                         break
+                    if not filled:
+                        # Before consuming: a call cancelled here must leave the line buffered.
+                        await checkpoint()
                     line = bytes(buffer[:end])
                     del buffer[:end]
-                    if not filled:
-                        await checkpoint()
                     return line
                 if len(buffer) >= max_size:
                     break
@@ -250,13 +256,14 @@ class Stream:
 class SocketStream(Stream):
     """A stream over a connected socket (TCP or Unix). ``stream.socket`` is the socket."""
 
-    __slots__ = ("_raw", "_sending", "_wait_first", "socket")
+    __slots__ = ("_eof_sent", "_raw", "_sending", "_wait_first", "socket")
 
     def __init__(self, sock: SocketType) -> None:
         super().__init__()
         self.socket = sock
         self._raw: _stdlib.socket = sock._sock
         self._sending = False
+        self._eof_sent = False
         # After a read that drained the socket, wait for readability before the next read:
         # in ping-pong the optimistic read would fail once per message (measured: about 20%
         # slower at 64 KiB).
@@ -269,6 +276,10 @@ class SocketStream(Stream):
 
     def _closed(self) -> ClosedResourceError:
         return ClosedResourceError("this stream was closed")
+
+    def _check_open(self) -> None:
+        if self._raw.fileno() == -1:
+            raise self._closed()
 
     async def _receive_some(self, max_bytes: int) -> bytes:
         raw = self._raw
@@ -303,6 +314,9 @@ class SocketStream(Stream):
         raw = self._raw
         if raw.fileno() == -1:
             raise self._closed()
+        if self._eof_sent:
+            # Like the memory stream (the kernel would say EPIPE, which reads as a lost peer).
+            raise ClosedResourceError("send_eof() was called on this stream")
         self._sending = True
         try:
             await checkpoint_if_cancelled()
@@ -336,6 +350,7 @@ class SocketStream(Stream):
             raw.shutdown(_stdlib.SHUT_WR)
         except OSError as error:
             raise BrokenResourceError(f"send_eof failed: {error}") from error
+        self._eof_sent = True
 
     async def aclose(self) -> None:
         raw = self._raw
