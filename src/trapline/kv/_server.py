@@ -101,6 +101,8 @@ class Client:
         self.last_interaction = time.time()
         self.last_command = b"NULL"
         self.blocked = False
+        #: True while EXEC runs this client's queued commands (blocking commands do not block).
+        self.in_exec = False
         #: Out-of-band replies (pub/sub messages) waiting to be written, and who writes them.
         self.pushes = bytearray()
         self.push_waiters = ParkingLot("kv client output")
