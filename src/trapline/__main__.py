@@ -21,7 +21,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--virtual", action="store_true", help="run the sleeps on the virtual clock (instant)"
     )
+    kv = commands.add_parser("kv", help="the trapline.kv key-value server", add_help=False)
+    kv.add_argument("kv_command", choices=["serve"], help="serve: run the server")
+    kv.add_argument("kv_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.command == "kv":
+        from .kv._cli import main as kv_main
+
+        return kv_main(args.kv_args)
     if args.command == "demo":
         started = time.monotonic()
         _demo.main(virtual=args.virtual)

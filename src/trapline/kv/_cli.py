@@ -1,0 +1,133 @@
+"""``trapline kv serve``: run the trapline.kv server from the command line.
+
+Options mirror redis-server's (``--port 6380``, ``--appendonly yes``...), and a Redis-style config
+file (``name value`` per line, ``#`` comments) may be given first. The server binds to loopback
+unless told otherwise, logs one readable start line, and stops cleanly on SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import trapline
+from trapline.lowlevel import current_token
+
+from ._server import Server, ServerConfig
+
+logger = logging.getLogger("trapline.kv")
+
+_OPTIONS = {
+    "host": "bind",
+    "port": "port",
+    "dir": "dir",
+    "appendonly": "appendonly",
+    "appendfsync": "appendfsync",
+    "requirepass": "requirepass",
+    "maxclients": "maxclients",
+    "timeout": "timeout",
+}
+
+
+def read_config_file(path: str) -> dict[str, str]:
+    """Parse a Redis-style config file into ``{name: value}``."""
+    settings: dict[str, str] = {}
+    with open(path, encoding="utf-8") as file:
+        for number, raw in enumerate(file, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.partition(" ")
+            if not value:
+                raise SystemExit(f"{path}:{number}: expected 'name value', got {line!r}")
+            settings[name.lower()] = value.strip().strip('"')
+    return settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trapline kv serve", description="Run the trapline.kv Redis-protocol server."
+    )
+    parser.add_argument("config", nargs="?", help="a Redis-style config file")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="TCP port (default 6379)")
+    parser.add_argument("--dir", help="data directory for the append-only file (default .)")
+    parser.add_argument("--appendonly", choices=["yes", "no"], help="log writes to disk")
+    parser.add_argument("--appendfsync", choices=["always", "everysec", "no"])
+    parser.add_argument("--requirepass", help="password clients must AUTH with")
+    parser.add_argument("--maxclients", type=int, help="maximum simultaneous clients")
+    parser.add_argument("--timeout", type=int, help="close clients idle this many seconds")
+    return parser
+
+
+def config_from_args(argv: Sequence[str] | None) -> ServerConfig:
+    args = build_parser().parse_args(argv)
+    settings: dict[str, Any] = {}
+    if args.config:
+        settings.update(read_config_file(args.config))
+    for option, name in _OPTIONS.items():
+        value = getattr(args, option)
+        if value is not None:
+            settings[name] = value
+    config = ServerConfig()
+    config.values.update({name: str(value) for name, value in settings.items()})
+    return config
+
+
+async def serve(server: Server) -> None:
+    """Serve until SIGTERM, SIGINT or cancellation; then stop cleanly."""
+    config = server.config
+    with trapline.CancelScope() as scope:
+        token = current_token()
+        previous = None
+        if threading_is_main():
+            previous = signal.signal(
+                signal.SIGTERM, lambda *_: token.run_sync_soon(scope.cancel, "SIGTERM")
+            )
+        try:
+            async with trapline.TaskGroup() as tg:
+                listeners = await tg.start(
+                    server.serve, config.get("bind").split()[0], config.get_int("port")
+                )
+                addresses = ", ".join(str(listener.socket.getsockname()) for listener in listeners)
+                persistence = (
+                    f"append-only file, fsync {config.get('appendfsync')}"
+                    if config.get("appendonly") == "yes"
+                    else "in memory only"
+                )
+                logger.info(
+                    "trapline.kv ready on %s; data dir %s; %s",
+                    addresses,
+                    os.path.abspath(config.get("dir")),
+                    persistence,
+                )
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+    logger.info("trapline.kv stopped")
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    config = config_from_args(argv)
+    server = Server(config)
+    try:
+        trapline.run(serve, server)
+    except KeyboardInterrupt:
+        logger.info("trapline.kv stopped (Ctrl-C)")
+    return 0
