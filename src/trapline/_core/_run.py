@@ -606,11 +606,14 @@ def coerce_coroutine(fn: Any, args: tuple[Any, ...], where: str) -> Coroutine[An
         if _is_coroutine(coro):
             return coro  # type: ignore[no-any-return]
         if hasattr(type(coro), "__await__"):
-            wrapped = _await(coro)
+            # An awaitable that is not a coroutine (``trapline.sleep(5)``, a Task): when its
+            # ``__await__`` is a generator, run that directly (no wrapper frame per task).
             name = getattr(fn, "__name__", None)
+            iterator = coro.__await__()
+            wrapped: Any = iterator if type(iterator) is types.GeneratorType else _await(coro)
             if isinstance(name, str):
-                wrapped.__name__ = name  # type: ignore[attr-defined]
-            return wrapped
+                wrapped.__name__ = name
+            return wrapped  # type: ignore[no-any-return]
         raise TypeError(
             f"{where} expected an async function, but {getattr(fn, '__name__', fn)!r}() "
             f"returned {type(coro).__name__} (is it defined with 'async def'?)"

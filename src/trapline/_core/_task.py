@@ -12,7 +12,9 @@ from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any, final
 
 from ._exceptions import Cancelled, TaskCancelled
-from ._traps import Park, trap
+from ._traps import Abort, Park, trap
+
+_SUCCEEDED = Abort.SUCCEEDED
 
 if TYPE_CHECKING:
     from ._cancel import CancelScope
@@ -189,8 +191,15 @@ class Task:
         return self.result()
 
     def _deadline_expired(self) -> None:
+        # Runner.deadline_wake and Runner.wake, inlined: this runs once per expired sleep.
         self._timer = None
-        self._runner.deadline_wake(self)
+        wait = self._wait
+        assert wait is not None
+        abort_fn = wait.abort_fn
+        if abort_fn is None or abort_fn(self) is _SUCCEEDED:
+            self._wait = None
+            self._next = None
+            self._runner.ready.append(self)
 
     def _abort_waiter(self, waiter: Task) -> Any:
         from ._traps import Abort
