@@ -106,6 +106,12 @@ class Client:
         #: Out-of-band replies (pub/sub messages) waiting to be written, and who writes them.
         self.pushes = bytearray()
         self.push_waiters = ParkingLot("kv client output")
+        # Writes to the connection are serialised: one sender at a time, in order.
+        self.sending = False
+        self.send_waiters = 0
+        self.send_done = ParkingLot("kv client: waiting to write")
+        #: Cancels this client's connection (set while it is being served).
+        self.scope: trapline.CancelScope | None = None
 
     @property
     def in_pubsub(self) -> bool:
@@ -115,6 +121,33 @@ class Client:
         """Queue an out-of-band reply (a pub/sub message) for this client."""
         encode(reply, self.pushes, self.resp3)
         self.push_waiters.unpark_all()
+
+    def kill(self) -> None:
+        """Close this client's connection (from any task; not a checkpoint)."""
+        self.closing = True
+        if self.scope is not None:
+            self.scope.cancel("client killed")
+
+    async def send(self, stream: trapline.Stream, data: bytes | bytearray) -> None:
+        """Write ``data`` (then any queued pushes) to the client, one writer at a time."""
+        while self.sending:
+            self.send_waiters += 1
+            try:
+                await self.send_done.park()
+            finally:
+                self.send_waiters -= 1
+        self.sending = True
+        try:
+            if data:
+                await stream.send_all(data)
+            while self.pushes:
+                pending = bytes(self.pushes)
+                self.pushes.clear()
+                await stream.send_all(pending)
+        finally:
+            self.sending = False
+            if self.send_waiters:
+                self.send_done.unpark(count=1)
 
 
 class Server:
@@ -301,19 +334,21 @@ class Server:
         client = self.new_client(address)
         try:
             async with trapline.TaskGroup() as tg:
+                client.scope = tg.cancel_scope
                 tg.spawn(self._pusher, client, stream, name=f"kv pusher {client.id}")
                 await self._serve(client, stream)
                 tg.cancel_scope.cancel()
         finally:
+            client.scope = None
             self.drop_client(client)
 
     async def _pusher(self, client: Client, stream: trapline.Stream) -> None:
+        """Writes pub/sub messages that arrive while the client's own loop is reading."""
         while True:
-            while client.pushes:
-                data = bytes(client.pushes)
-                client.pushes.clear()
-                await stream.send_all(data)
-            await client.push_waiters.park()
+            if client.pushes:
+                await client.send(stream, b"")
+            else:
+                await client.push_waiters.park()
 
     async def _serve(self, client: Client, stream: trapline.Stream) -> None:
         parser = RequestParser(max_bulk_len=self.config.get_int("proto-max-bulk-len"))
@@ -323,11 +358,12 @@ class Server:
         execute = self.execute
         while not client.closing:
             parser.auth_required = not client.authenticated
-            if timeout:
+            if timeout and not client.in_pubsub:
+                # Redis's idle timeout: close silently (pub/sub clients are exempt).
+                data = None
                 with trapline.move_on_after(timeout):
                     data = await stream.recv(65536)
-                    break_idle = False
-                if "data" not in locals() or break_idle is not False:
+                if data is None:
                     return
             else:
                 data = await stream.recv(65536)
@@ -343,7 +379,7 @@ class Server:
                     argv = parser.next_command()
                 except ProtocolError as error:
                     encode(Error(f"ERR {error}"), out)
-                    await stream.send_all(out)
+                    await client.send(stream, out)
                     return
                 if argv is None:
                     break
@@ -356,7 +392,7 @@ class Server:
                 reply = execute(client, argv)
                 if type(reply) is Blocked:
                     if out:
-                        await stream.send_all(out)
+                        await client.send(stream, out)
                         out.clear()
                     reply = await self.block(client, reply)
                 encode(reply, out, client.resp3)
@@ -364,7 +400,7 @@ class Server:
                     break
                 parser.auth_required = not client.authenticated
             if out:
-                await stream.send_all(out)
+                await client.send(stream, out)
                 out.clear()
 
     async def serve(
