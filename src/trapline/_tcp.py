@@ -107,7 +107,14 @@ async def open_tcp_stream(
 
     async def attempt(index: int, tg: TaskGroup, failed: CancelScope) -> None:
         family, type_, proto, _, address = targets[index]
-        sock = SocketType(_stdlib.socket(family, type_, proto))
+        try:
+            # Inside the try: socket() itself can fail (EMFILE, EAFNOSUPPORT), and that is a
+            # failed attempt like any other, not an error escaping from the task group.
+            sock = SocketType(_stdlib.socket(family, type_, proto))
+        except OSError as error:
+            errors.append(error)
+            failed.cancel("previous attempt failed")
+            return
         try:
             await sock.connect(address)
         except OSError as error:
@@ -124,22 +131,32 @@ async def open_tcp_stream(
         winner.append(sock)
         tg.cancel_scope.cancel("connected")
 
-    async with TaskGroup() as tg:
-        for index in range(len(targets)):
-            with CancelScope() as failed:
-                tg.spawn(attempt, index, tg, failed, name=f"connect {targets[index][4]}")
-                if index + 1 < len(targets):
-                    await sleep(happy_eyeballs_delay)
-            if winner:
-                break
+    try:
+        async with TaskGroup() as tg:
+            for index in range(len(targets)):
+                with CancelScope() as failed:
+                    tg.spawn(attempt, index, tg, failed, name=f"connect {targets[index][4]}")
+                    if index + 1 < len(targets):
+                        await sleep(happy_eyeballs_delay)
+                if winner:
+                    break
+    except BaseException:
+        # Cancelled from outside just as an attempt connected: nobody will get that socket.
+        for sock in winner:
+            sock.close()
+        raise
     if not winner:
         error = OSError(f"all connection attempts to {host}:{port} failed: {errors}")
         raise error from (ExceptionGroup("connection attempts", errors) if errors else None)
     stream: Stream = SocketStream(winner[0])
     if ssl_context is not None:
-        stream = await stream.start_tls(
-            ssl_context, server_hostname=server_hostname if server_hostname else host
-        )
+        try:
+            stream = await stream.start_tls(
+                ssl_context, server_hostname=server_hostname if server_hostname else host
+            )
+        except BaseException:
+            await stream.aclose()  # a failed or cancelled handshake must not leak the socket
+            raise
     return stream
 
 
@@ -175,6 +192,7 @@ class SocketListener:
         try:
             await checkpoint_if_cancelled()
             raw = self.socket._sock
+            waited = False
             while True:
                 if raw.fileno() == -1:
                     raise ClosedResourceError("this listener was closed")
@@ -182,8 +200,14 @@ class SocketListener:
                     conn, _ = raw.accept()
                 except BlockingIOError:
                     await _wait_readable(raw)
+                    waited = True
                     continue
-                return SocketStream(SocketType(conn))
+                stream = SocketStream(SocketType(conn))
+                if not waited:
+                    # Connections were queued: still yield, or an accept loop under a flood
+                    # of connects never lets the handlers (or anything else) run.
+                    await cancel_shielded_checkpoint()
+                return stream
         finally:
             self._accepting = False
 
