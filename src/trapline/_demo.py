@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import trapline
+import trapline.kv
 from trapline.lowlevel import Stepper
 from trapline.testing import VirtualClock
 
@@ -79,9 +80,32 @@ async def gathered() -> None:
     print(f"    took {trapline.current_time() - start:.1f} s, not 18: the sleeps overlapped")
 
 
+async def database() -> None:
+    """The tutorial's last two examples, for real: a trapline.kv server and its client."""
+    server = trapline.kv.Server()
+    async with trapline.TaskGroup() as tg:
+        listeners = await tg.start(server.serve, "127.0.0.1", 0)
+        host, port = listeners[0].socket.getsockname()[:2]
+        url = f"redis://{host}:{port}"
+        print(f"    trapline.kv is serving on {url} (try it: redis-cli -p {port})\n")
+        print(f"    async with trapline.kv.connect({url!r}) as db:")
+        async with trapline.kv.connect(url, decode_responses=True) as db:
+            print("        await db.set('cow', 'Moo!')")
+            await db.set("cow", "Moo!")
+            print(f"        await db.get('cow')  ->  {await db.get('cow')!r}")
+            for animal, sound in [("duck", "Quack!"), ("sheep", "Baa!"), ("cat", "Meow!")]:
+                await db.set(animal, sound)
+            print("\n    async for key in db.scan():   # each batch is a network round trip")
+            async for key in db.scan(count=2):
+                print(f"        {key:<6} says {await db.get(key)}")
+        tg.cancel_scope.cancel()
+
+
 def main(*, virtual: bool = False) -> None:
     _by_hand()
     _stepped()
     clock_name = "virtual clock" if virtual else "real clock: about 6 seconds"
     _heading(f"4. No human needed: trapline.run schedules them ({clock_name})")
     trapline.run(gathered, clock=VirtualClock() if virtual else None)
+    _heading("5. async with and async for over the network: the tutorial's database, for real")
+    trapline.run(database)

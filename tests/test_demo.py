@@ -1,0 +1,24 @@
+"""``python -m trapline demo`` (the README's main command) runs and tells the tutorial's story."""
+
+import subprocess
+import sys
+
+
+def test_demo_runs_on_the_virtual_clock():
+    result = subprocess.run(
+        [sys.executable, "-m", "trapline", "demo", "--virtual"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "StopIteration: 16" in out
+    assert "<trapline trap: sleep for 3 s; run me in trapline.run>" in out
+    assert "StopIteration: 27" in out
+    assert "step   8  t=6      two_cubes  finished, returned [125, 1000]" in out
+    assert "gather(cube(3), cube(4), cube(5)) = [27, 64, 125]" in out
+    assert "took 6.0 s, not 18" in out
+    assert "await db.get('cow')  ->  'Moo!'" in out
+    for animal in ("cow", "duck", "sheep", "cat"):
+        assert f"{animal:<6} says" in out
