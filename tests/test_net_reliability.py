@@ -7,6 +7,7 @@ Counts and times are bounded so the whole file runs in well under 30 seconds.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import random
@@ -15,6 +16,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -455,3 +457,210 @@ async def test_out_of_fds_accept_pauses_without_spinning_and_recovers(caplog):
                 for client in clients:
                     await client.aclose()
             server_tg.cancel_scope.cancel()
+
+
+# -- handlers, shutdown ----------------------------------------------------------------------------
+
+
+async def test_a_failing_handler_is_logged_and_closes_only_its_own_connection(caplog):
+    caplog.set_level(logging.ERROR, logger="trapline.server")
+
+    async def handler(stream: Stream) -> None:
+        async for line in stream.lines():
+            if line == b"boom\n":
+                raise ValueError("handler blew up")
+            await stream.send_all(line)
+
+    with trapline.fail_after(10):
+        async with trapline.TaskGroup() as server_tg:
+            listeners = await server_tg.start(trapline.serve_tcp, handler, 0)
+            port = port_of(listeners)
+            others = [await trapline.open_tcp_stream("127.0.0.1", port) for _ in range(5)]
+            victim = await trapline.open_tcp_stream("127.0.0.1", port)
+            for stream in others:
+                await stream.send_all(b"before\n")
+                assert await stream.readline() == b"before\n"
+            await victim.send_all(b"boom\n")
+            assert await victim.recv() == b""  # its connection, and only it, was closed
+            for stream in others:
+                await stream.send_all(b"after\n")
+                assert await stream.readline() == b"after\n"
+            async with await trapline.open_tcp_stream("127.0.0.1", port) as fresh:
+                await fresh.send_all(b"new\n")
+                assert await fresh.readline() == b"new\n"
+            for stream in [*others, victim]:
+                await stream.aclose()
+            server_tg.cancel_scope.cancel()
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(failures) == 1
+    assert failures[0].exc_info is not None
+    assert isinstance(failures[0].exc_info[1], ValueError)
+
+
+async def test_cancelling_serve_tcp_closes_the_listener_and_every_connection():
+    started = 0
+    cleaned_up = 0
+
+    async def handler(stream: Stream) -> None:
+        nonlocal started, cleaned_up
+        started += 1
+        try:
+            await stream.send_all(b"hi")
+            await trapline.sleep_forever()
+        finally:
+            cleaned_up += 1
+
+    before = open_fds()
+    with trapline.fail_after(10):
+        async with trapline.TaskGroup() as tg:
+            listeners = await tg.start(trapline.serve_tcp, handler, 0)
+            address = listeners[0].socket.getsockname()
+            clients = [await trapline.open_tcp_stream(*address) for _ in range(20)]
+            for client in clients:
+                assert await client.readexactly(2) == b"hi"
+            assert started == 20
+            tg.cancel_scope.cancel()
+        assert cleaned_up == 20
+        assert all(listener.socket.closed for listener in listeners)
+        for client in clients:
+            assert await client.recv() == b""  # the server closed its end
+            await client.aclose()
+        with pytest.raises(OSError):
+            await trapline.open_tcp_stream(*address)
+    assert open_fds() == before
+
+
+async def test_serve_tcp_on_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    with trapline.fail_after(10):
+        async with trapline.TaskGroup() as tg:
+            listeners = await tg.start(functools.partial(trapline.serve_tcp, host="::1"), echo, 0)
+            assert listeners[0].socket.family == socket.AF_INET6
+            async with await trapline.open_tcp_stream("::1", port_of(listeners)) as stream:
+                await stream.send_all(b"six")
+                assert await stream.readexactly(3) == b"six"
+            tg.cancel_scope.cancel()
+
+
+class FlakyAccept:
+    """Stands in for a listening socket whose first accept() reports a connection that died in
+    the queue (Linux hands such pending errors to accept(); see accept(2))."""
+
+    def __init__(self, sock: socket.socket, error: int) -> None:
+        self.sock = sock
+        self.errors = [error]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        if self.errors:
+            code = self.errors.pop()
+            raise OSError(code, os.strerror(code))
+        return self.sock.accept()
+
+
+@pytest.mark.parametrize("code", [errno.ECONNABORTED, errno.EPROTO, errno.ECONNRESET])
+async def test_a_connection_that_died_in_the_accept_queue_does_not_stop_the_server(code):
+    listener = (await trapline.open_tcp_listeners(0))[0]
+    address = listener.socket.getsockname()
+    listener.socket._sock = FlakyAccept(listener.socket._sock, code)
+    with trapline.fail_after(10):
+        async with trapline.TaskGroup() as tg:
+            await tg.start(trapline.serve_listeners, echo, [listener])
+            for _ in range(2):
+                async with await trapline.open_tcp_stream(*address) as stream:
+                    await stream.send_all(b"still here")
+                    assert await stream.readexactly(10) == b"still here"
+            tg.cancel_scope.cancel()
+    assert listener.socket.closed
+
+
+# -- connecting ------------------------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_open_tcp_stream_to_a_closed_port_raises_oserror():
+    before = open_fds()
+    with trapline.fail_after(10):
+        with pytest.raises(OSError) as info:
+            await trapline.open_tcp_stream("127.0.0.1", closed_port())
+    assert not isinstance(info.value, BaseExceptionGroup)
+    assert [e.errno for e in info.value.__cause__.exceptions] == [errno.ECONNREFUSED]
+    with pytest.raises(OSError):
+        await trapline.open_unix_stream("/nonexistent/trapline.sock")
+    assert open_fds() == before
+
+
+def fake_getaddrinfo(monkeypatch: pytest.MonkeyPatch, addresses: list[tuple[str, int]]) -> None:
+    async def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        await trapline.checkpoint()
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", address)
+            for address in addresses
+        ]
+
+    monkeypatch.setattr(trapline._tcp, "getaddrinfo", getaddrinfo)
+
+
+async def test_happy_eyeballs_the_second_address_wins_when_the_first_never_answers(monkeypatch):
+    with blackhole() as silent, trapline.fail_after(10):
+        before = open_fds()
+        async with trapline.TaskGroup() as tg:
+            listeners = await tg.start(trapline.serve_tcp, echo, 0)
+            live = listeners[0].socket.getsockname()
+            fake_getaddrinfo(monkeypatch, [silent, live])
+            start = trapline.current_time()
+            stream = await trapline.open_tcp_stream("example.invalid", 80, happy_eyeballs_delay=0.2)
+            elapsed = trapline.current_time() - start
+            async with stream:
+                assert stream.getpeername() == live
+                await stream.send_all(b"eyeballs")
+                assert await stream.readexactly(8) == b"eyeballs"
+            # The second attempt started after the delay, not after a connect timeout.
+            assert 0.19 <= elapsed < 1.0
+            tg.cancel_scope.cancel()
+        assert open_fds() == before  # the losing attempt's socket was closed
+
+
+async def test_happy_eyeballs_moves_on_at_once_when_an_attempt_fails(monkeypatch):
+    with trapline.fail_after(10):
+        async with trapline.TaskGroup() as tg:
+            listeners = await tg.start(trapline.serve_tcp, echo, 0)
+            live = listeners[0].socket.getsockname()
+            fake_getaddrinfo(monkeypatch, [("127.0.0.1", closed_port()), live])
+            start = trapline.current_time()
+            stream = await trapline.open_tcp_stream("example.invalid", 80, happy_eyeballs_delay=5)
+            assert trapline.current_time() - start < 1.0  # did not wait out the 5 s delay
+            async with stream:
+                assert stream.getpeername() == live
+            tg.cancel_scope.cancel()
+
+
+async def test_happy_eyeballs_every_address_failing_raises_one_oserror(monkeypatch):
+    fake_getaddrinfo(monkeypatch, [("127.0.0.1", closed_port()), ("127.0.0.1", closed_port())])
+    with trapline.fail_after(10):
+        with pytest.raises(OSError) as info:
+            await trapline.open_tcp_stream("example.invalid", 80)
+    assert not isinstance(info.value, BaseExceptionGroup)
+    assert [e.errno for e in info.value.__cause__.exceptions] == [errno.ECONNREFUSED] * 2
+
+
+async def test_happy_eyeballs_cancelled_while_attempts_hang_leaks_nothing(monkeypatch):
+    with blackhole() as silent:
+        before = open_fds()
+        fake_getaddrinfo(monkeypatch, [silent, silent, silent])
+        with trapline.move_on_after(0.3) as scope:
+            await trapline.open_tcp_stream("example.invalid", 80, happy_eyeballs_delay=0.05)
+        assert scope.cancelled_caught
+        assert open_fds() == before

@@ -53,6 +53,27 @@ logger = logging.getLogger("trapline.server")
 # Accept errors that mean "out of resources right now": pause, do not spin, do not die.
 _CAPACITY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _CAPACITY_PAUSE = 0.1
+# Errors accept() reports about a connection that died while it waited in the queue (Linux
+# passes such pending network errors on, see accept(2): "treat them like EAGAIN by retrying").
+# They concern that one connection, not the listener: skip it and take the next.
+_DEAD_IN_QUEUE_ERRNOS = {
+    getattr(errno, name)
+    for name in (
+        "ECONNABORTED",
+        "ECONNRESET",
+        "EPROTO",
+        "EPERM",
+        "ETIMEDOUT",
+        "ENETDOWN",
+        "ENETUNREACH",
+        "ENOPROTOOPT",
+        "EHOSTDOWN",
+        "EHOSTUNREACH",
+        "ENONET",
+        "EOPNOTSUPP",
+    )
+    if hasattr(errno, name)
+}
 
 Handler = Callable[[Any], Awaitable[object]]
 
@@ -185,7 +206,8 @@ class SocketListener:
 
     async def accept(self) -> SocketStream:
         """Wait for and accept one connection. Checkpoint: yes. ``OSError`` (for example
-        ``EMFILE``) is raised to the caller; ``ClosedResourceError`` once closed."""
+        ``EMFILE``) is raised to the caller, except errors about a connection that died while
+        queued, which is skipped; ``ClosedResourceError`` once closed."""
         if self._accepting:
             raise BusyResourceError("another task is already accepting on this listener")
         self._accepting = True
@@ -202,6 +224,10 @@ class SocketListener:
                     await _wait_readable(raw)
                     waited = True
                     continue
+                except OSError as error:
+                    if error.errno in _DEAD_IN_QUEUE_ERRNOS:
+                        continue
+                    raise
                 stream = SocketStream(SocketType(conn))
                 if not waited:
                     # Connections were queued: still yield, or an accept loop under a flood
