@@ -32,7 +32,10 @@ from ._core import (
     sleep_forever,
     sleep_until,
 )
+from ._fdstream import FdStream
+from ._signals import SignalReceiver, open_signal_receiver
 from ._streams import IncompleteReadError, LimitOverrunError, SocketStream, Stream
+from ._subprocess import Process, open_process, run_process
 from ._tcp import (
     SocketListener,
     open_tcp_listeners,
@@ -55,9 +58,12 @@ __all__ = [
     "Cancelled",
     "ClosedResourceError",
     "EndOfChannel",
+    "FdStream",
     "IncompleteReadError",
     "LimitOverrunError",
+    "Process",
     "RunFinishedError",
+    "SignalReceiver",
     "SocketListener",
     "SocketStream",
     "Stream",
@@ -75,12 +81,15 @@ __all__ = [
     "gather",
     "move_on_after",
     "move_on_at",
+    "open_process",
+    "open_signal_receiver",
     "open_tcp_listeners",
     "open_tcp_stream",
     "open_udp_socket",
     "open_unix_listener",
     "open_unix_stream",
     "run",
+    "run_process",
     "serve_listeners",
     "serve_tcp",
     "serve_unix",
