@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._core import RunFinishedError
-from .lowlevel import Abort, Task, checkpoint_if_cancelled, current_task, current_token, park
+from .lowlevel import (
+    Abort,
+    Task,
+    checkpoint_if_cancelled,
+    current_task,
+    current_token,
+    park,
+    spawn_system_task,
+)
 from .lowlevel import reschedule as _reschedule
 
 __all__ = ["run_sync"]
@@ -71,6 +79,72 @@ class _Pool:
 
 _pool = _Pool()
 
+# The token of the run a worker thread is working for (what from_thread uses).
+_worker = threading.local()
+
+
+def _token_for_this_thread() -> Any:
+    token = getattr(_worker, "token", None)
+    if token is None:
+        raise RuntimeError(
+            "this thread was not started by trapline.to_thread.run_sync(); pass a token "
+            "(trapline.lowlevel.current_token()) explicitly"
+        )
+    return token
+
+
+def from_thread_run(async_fn: Callable[..., Any], *args: Any, token: Any = None) -> Any:
+    """From a worker thread: run ``async_fn(*args)`` in the trapline run as a system task, block
+    this thread until it finishes, and return its result (or raise its error)."""
+    token = token or _token_for_this_thread()
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    async def runner() -> None:
+        try:
+            outcome.append((True, await async_fn(*args)))
+        except BaseException as error:
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    def start() -> None:
+        try:
+            spawn_system_task(runner, name=getattr(async_fn, "__name__", None))
+        except BaseException as error:
+            outcome.append((False, error))
+            done.set()
+
+    token.run_sync_soon(start)
+    done.wait()
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
+
+
+def from_thread_run_sync(fn: Callable[..., T], *args: Any, token: Any = None) -> T:
+    """From a worker thread: call ``fn(*args)`` in the trapline run's thread and return its
+    result (or raise its error), blocking this thread meanwhile."""
+    token = token or _token_for_this_thread()
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    def call() -> None:
+        try:
+            outcome.append((True, fn(*args)))
+        except BaseException as error:
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    token.run_sync_soon(call)
+    done.wait()
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value
+
 
 async def run_sync(fn: Callable[..., T], *args: Any, abandon_on_cancel: bool = False) -> T:
     """Call ``fn(*args)`` in a worker thread and return its result (or raise its error).
@@ -95,10 +169,13 @@ async def run_sync(fn: Callable[..., T], *args: Any, abandon_on_cancel: bool = F
             _reschedule(task, error=value)
 
     def job() -> None:
+        _worker.token = token
         try:
             result: tuple[bool, Any] = (True, context.run(fn, *args))
         except BaseException as error:
             result = (False, error)
+        finally:
+            _worker.token = None
         try:
             token.run_sync_soon(deliver, *result)
         except RunFinishedError:

@@ -28,6 +28,7 @@ from ._core import (
     park,
     remove_instrument,
     reschedule,
+    spawn_system_task,
     wait_readable,
     wait_writable,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "park",
     "remove_instrument",
     "reschedule",
+    "spawn_system_task",
     "wait_readable",
     "wait_writable",
 ]

@@ -42,6 +42,7 @@ from ._run import (
     sleep,
     sleep_forever,
     sleep_until,
+    spawn_system_task,
 )
 from ._stepper import StepEvent, Stepper
 from ._task import Task
@@ -97,6 +98,7 @@ __all__ = [
     "sleep",
     "sleep_forever",
     "sleep_until",
+    "spawn_system_task",
     "wait_readable",
     "wait_writable",
 ]

@@ -86,6 +86,27 @@ class _RootGroup:
         self._children: dict[Task, None] = {}
 
 
+class _SystemGroup:
+    """Owns system tasks (work the kernel runs on behalf of other threads and the like).
+
+    They live under the root scope, are cancelled when the main task finishes, and the run ends
+    only when they are gone. A system task that fails ends the run with its error."""
+
+    __slots__ = ("_children", "_runner")
+
+    def __init__(self, runner: Runner) -> None:
+        self._children: dict[Task, None] = {}
+        self._runner = runner
+
+    def _child_exited(self, task: Task) -> None:
+        del self._children[task]
+        error = task._error
+        runner = self._runner
+        if error is not None and not isinstance(error, Cancelled) and runner.crash is None:
+            runner.crash = error
+            runner.root_scope._cancel(f"system task {task.name!r} failed", "system task")
+
+
 @final
 class Runner:
     """The kernel's state for one ``trapline.run``. Internal; reached through ``current_*()``."""
@@ -106,6 +127,8 @@ class Runner:
         "ready",
         "root_scope",
         "step_limit",
+        "system_group",
+        "system_scope",
     )
 
     def __init__(self, clock: Clock | None, instruments: Iterable[Instrument]) -> None:
@@ -134,6 +157,13 @@ class Runner:
         root._state = 1
         root._runner = self
         root._group = _RootGroup()  # type: ignore[assignment]
+        system = self.system_scope = CancelScope()
+        system._state = 1
+        system._runner = self
+        system._parent = root
+        root._child = system  # so cancelling the root reaches system tasks too
+        self.system_group = _SystemGroup(self)
+        system._group = self.system_group  # type: ignore[assignment]
 
     # -- tasks ---------------------------------------------------------------------------------
 
@@ -177,6 +207,8 @@ class Runner:
         group = task._group
         if group is not None:
             group._child_exited(task)
+        elif task is self.main_task:
+            self.system_scope._cancel("the main task finished", "trapline.run")
         waiters = task._waiters
         if waiters:
             task._waiters = None
@@ -239,7 +271,8 @@ class Runner:
         main = self.main_task
         assert main is not None
         ckpt = CHECKPOINT
-        while not main._done:
+        system_tasks = self.system_group._children
+        while not main._done or system_tasks:
             timeout = 0.0 if ready else clock.deadline_to_sleep(deadlines.next_deadline())
             events = yield timeout
             if events:
@@ -484,6 +517,15 @@ def current_clock() -> Clock:
     return current_runner().clock
 
 
+def spawn_system_task(fn: Any, *args: Any, name: str | None = None) -> Task:
+    """Start ``fn(*args)`` as a system task: owned by the run rather than a task group,
+    cancelled when the main task finishes; its failure ends the run. Not a checkpoint; may be
+    called from ``Token.run_sync_soon`` callbacks (outside any task)."""
+    runner = current_runner()
+    coro = coerce_coroutine(fn, args, "spawn_system_task()")
+    return runner.spawn(coro, runner.system_group, runner.system_scope, name)
+
+
 def add_instrument(instrument: Instrument) -> None:
     """Register an instrument on the running loop. Not a checkpoint."""
     current_runner().instruments.add(instrument)
@@ -639,6 +681,7 @@ async def _await(awaitable: Awaitable[T]) -> T:
 
 
 __all__ += [
+    "spawn_system_task",
     "add_instrument",
     "cancel_shielded_checkpoint",
     "checkpoint",
