@@ -13,6 +13,7 @@ import os
 import random
 import resource
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -312,6 +313,51 @@ async def test_a_reused_fd_never_gets_the_old_sockets_wakeups(state):
             assert await new.recv() == b"again"
 
 
+async def test_fd_churn_leaves_no_stale_records_in_the_backend():
+    """Many tasks open, use, cancel and close connections at once, so fd numbers are reused
+    all the time: no wakeup is lost (everything finishes), and the backend forgets every fd."""
+    rng = random.Random(99)
+    before = open_fds()
+
+    async def worker(n: int) -> None:
+        for i in range(100):
+            a, b = socket.socketpair()
+            left = SocketStream(trapline.socket.from_stdlib_socket(a))
+            right = SocketStream(trapline.socket.from_stdlib_socket(b))
+            async with left, right:
+                message = b"%d-%d\n" % (n, i)
+                choice = rng.randrange(4)
+                if choice == 0:  # a plain exchange
+                    await left.send_all(message)
+                    assert await right.readline() == message
+                elif choice == 1:  # a reader cancelled while waiting
+                    with trapline.move_on_after(rng.random() * 0.001):
+                        await right.recv()
+                    await left.send_all(message)
+                    assert await right.readline() == message
+                elif choice == 2:  # a reader woken by its socket being closed
+                    async with trapline.TaskGroup() as tg:
+                        tg.spawn(expect_closed, right)
+                        await trapline.checkpoint()
+                        await right.aclose()
+                else:  # a writer blocked on a full buffer, released by the reader
+                    async with trapline.TaskGroup() as tg:
+                        tg.spawn(left.send_all, message * 20000)
+                        assert await right.readexactly(len(message) * 20000)
+
+    async def expect_closed(stream: Stream) -> None:
+        with pytest.raises(trapline.ClosedResourceError):
+            await stream.recv()
+
+    with trapline.fail_after(20):
+        async with trapline.TaskGroup() as tg:
+            for n in range(50):
+                tg.spawn(worker, n)
+    stats = io_statistics()
+    assert (stats.registered_fds, stats.tasks_waiting) == (0, 0)
+    assert open_fds() == before
+
+
 # -- load ------------------------------------------------------------------------------------------
 
 
@@ -544,6 +590,24 @@ async def test_serve_tcp_on_ipv6_loopback():
                 await stream.send_all(b"six")
                 assert await stream.readexactly(3) == b"six"
             tg.cancel_scope.cancel()
+
+
+async def test_serve_unix_serves_and_removes_its_socket_file():
+    with tempfile.TemporaryDirectory(prefix="tl-") as directory:
+        path = os.path.join(directory, "server.sock")
+        with trapline.fail_after(10):
+            async with trapline.TaskGroup() as tg:
+                await tg.start(trapline.serve_unix, echo, path)
+                streams = [await trapline.open_unix_stream(path) for _ in range(10)]
+                for i, stream in enumerate(streams):
+                    await stream.send_all(b"unix %d" % i)
+                for i, stream in enumerate(streams):
+                    assert await stream.readexactly(6) == b"unix %d" % i
+                    await stream.aclose()
+                tg.cancel_scope.cancel()
+        assert not os.path.exists(path)
+        with pytest.raises(OSError):
+            await trapline.open_unix_stream(path)
 
 
 class FlakyAccept:
