@@ -354,3 +354,39 @@ def test_sleep_by_hand_shows_the_instruction():
     with pytest.raises(StopIteration) as stop:
         coro.send(None)
     assert stop.value.value == "rested"
+
+
+def test_ctrl_c_interrupts_a_task_stuck_in_a_cpu_loop(monkeypatch):
+    """Real-time smoke test: the first SIGINT cannot be delivered at a checkpoint, so after the
+    patience period KeyboardInterrupt is raised inside the stuck task."""
+    import trapline._core._run as run_module
+
+    monkeypatch.setattr(run_module, "KI_PATIENCE", 0.1)
+    cleaned = []
+
+    async def spinner():
+        try:
+            while True:
+                pass
+        finally:
+            cleaned.append("spinner")
+
+    async def bystander():
+        try:
+            await trapline.sleep(30)
+        finally:
+            cleaned.append("bystander")
+
+    async def main():
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(bystander)
+            tg.spawn(spinner)
+
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            trapline.run(main)
+    finally:
+        timer.cancel()
+    assert sorted(cleaned) == ["bystander", "spinner"]

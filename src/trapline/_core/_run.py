@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import inspect
 import math
+import os
 import signal
 import threading
 import types
@@ -357,11 +358,20 @@ class Runner:
         self.root_scope._cancel("KeyboardInterrupt", "Ctrl-C")
 
     def _sigint(self, signum: int, frame: types.FrameType | None) -> None:
-        if self.ki_pending:
-            # Second Ctrl-C before the first was delivered: the loop is stuck; bail out hard.
+        """Ctrl-C policy: cancel the root scope at the loop's next pass (so cleanup runs at
+        checkpoints). If that has not happened when the signal comes again (a second Ctrl-C,
+        or the watchdog's poke one second later), a task is stuck without checkpoints: raise
+        ``KeyboardInterrupt`` right where it runs, unless it is inside trapline's own code
+        (never in the middle of kernel bookkeeping), in which case try again shortly."""
+        if not self.ki_pending:
+            self.ki_pending = True
+            self.backend.force_wakeup()
+            _ki_watchdog(self, KI_PATIENCE)
+            return
+        if self.current_task is not None and not _in_trapline_code(frame):
+            self.ki_raised = True
             raise KeyboardInterrupt
-        self.ki_pending = True
-        self.backend.force_wakeup()
+        _ki_watchdog(self, 0.05)
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -399,6 +409,31 @@ class Runner:
 
 
 _LOOP_CODE = Runner.loop.__code__
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: Seconds a first Ctrl-C waits for the loop to deliver it before interrupting a stuck task.
+KI_PATIENCE = 1.0
+
+
+def _in_trapline_code(frame: types.FrameType | None) -> bool:
+    """True if the interrupted code, up to the run loop, is inside the trapline package."""
+    while frame is not None and frame.f_code is not _LOOP_CODE:
+        if frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            return True
+        frame = frame.f_back
+    return frame is None  # not inside a task step at all
+
+
+def _ki_watchdog(runner: Runner, delay: float) -> None:
+    """Re-send SIGINT to the main thread after ``delay`` if the first one is still pending."""
+
+    def poke() -> None:
+        if runner.ki_pending and not runner.finished:
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    timer = threading.Timer(delay, poke)
+    timer.daemon = True
+    timer.start()
 
 
 class _Installed:
