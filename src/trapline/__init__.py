@@ -33,6 +33,7 @@ from ._core import (
     sleep_until,
 )
 from ._fdstream import FdStream
+from ._file import AsyncFile, Path, open_file, wrap_file
 from ._signals import SignalReceiver, open_signal_receiver
 from ._streams import IncompleteReadError, LimitOverrunError, SocketStream, Stream
 from ._subprocess import Process, open_process, run_process
@@ -52,6 +53,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "TASK_STATUS_IGNORED",
+    "AsyncFile",
     "BrokenResourceError",
     "BusyResourceError",
     "CancelScope",
@@ -61,6 +63,7 @@ __all__ = [
     "FdStream",
     "IncompleteReadError",
     "LimitOverrunError",
+    "Path",
     "Process",
     "RunFinishedError",
     "SignalReceiver",
@@ -81,6 +84,7 @@ __all__ = [
     "gather",
     "move_on_after",
     "move_on_at",
+    "open_file",
     "open_process",
     "open_signal_receiver",
     "open_tcp_listeners",
@@ -96,4 +100,5 @@ __all__ = [
     "sleep",
     "sleep_forever",
     "sleep_until",
+    "wrap_file",
 ]
