@@ -107,7 +107,6 @@ def blackhole() -> Iterator[tuple[str, int]]:
 
 
 async def test_3000_cancelled_connections_leak_no_fds():
-    before = open_fds()
     rng = random.Random(1234)
     served = 0
     outcomes = {"connected": 0, "cancelled": 0}
@@ -217,6 +216,7 @@ async def test_cancel_as_the_connection_completes_leaks_nothing():
     finally:
         for listener in listeners:
             await listener.aclose()
+    assert 0 < got < 600  # both outcomes happened
     assert open_fds() == before
 
 

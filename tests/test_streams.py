@@ -5,6 +5,9 @@ the factories in ``STREAM_PAIR_FACTORIES``. To cover a new stream type (TLS, say
 ``async def`` factory that returns a connected pair and register it with ``@stream_pair_factory``;
 every test below then runs over it too.
 
+A transport without half-close (``send_eof``) registers with ``half_close=False``; only the tests
+marked ``@needs_half_close`` are then skipped for it (the others end a stream with ``aclose()``).
+
 The fixture builds the pair in a short ``trapline.run`` of its own (pytest fixtures are
 synchronous), the test runs in another, and a third closes both ends: streams hold no state tied to
 a run (closing through trapline forgets each fd in the backend of the run that closes it).
@@ -19,6 +22,7 @@ import tempfile
 import termios
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,16 +34,28 @@ PairFactory = Callable[[], Awaitable[tuple[Stream, Stream]]]
 
 #: name -> async factory returning a connected (client, server) pair; see the module docstring.
 STREAM_PAIR_FACTORIES: dict[str, PairFactory] = {}
+#: names of the registered kinds whose streams cannot half-close
+WITHOUT_HALF_CLOSE: set[str] = set()
 
 
-def stream_pair_factory(name: str) -> Callable[[PairFactory], PairFactory]:
+def stream_pair_factory(
+    name: str, *, half_close: bool = True
+) -> Callable[[PairFactory], PairFactory]:
     """Register an async ``() -> (client, server)`` factory under ``name``."""
 
     def register(factory: PairFactory) -> PairFactory:
         STREAM_PAIR_FACTORIES[name] = factory
+        if not half_close:
+            WITHOUT_HALF_CLOSE.add(name)
         return factory
 
     return register
+
+
+def needs_half_close(test: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a test that uses ``send_eof``: skipped for kinds registered with half_close=False."""
+    test.needs_half_close = True  # type: ignore[attr-defined]
+    return test
 
 
 def _ipv6_loopback_works() -> bool:
@@ -110,6 +126,8 @@ def stream_pair(request: pytest.FixtureRequest) -> Iterator[tuple[Stream, Stream
     """A connected ``(client, server)`` pair of each registered kind; both closed afterwards."""
     if request.param == "tcp6" and not _ipv6_loopback_works():
         pytest.skip("no IPv6 loopback (::1) on this machine")
+    if getattr(request.function, "needs_half_close", False) and request.param in WITHOUT_HALF_CLOSE:
+        pytest.skip(f"{request.param} streams cannot half-close")
     client, server = trapline.run(STREAM_PAIR_FACTORIES[request.param])
     try:
         yield client, server
@@ -228,7 +246,7 @@ async def test_readuntil_finds_overlapping_and_repeated_separators(stream_pair):
     client, server = stream_pair
     with trapline.fail_after(10):
         await client.send_all(b"a\r\r\nb\r\n\r\nc\n\nd")
-        await client.send_eof()
+        await client.aclose()
         assert await server.readuntil(b"\r\n") == b"a\r\r\n"
         assert await server.readuntil(b"\r\n") == b"b\r\n"
         assert await server.readuntil(b"\r\n") == b"\r\n"
@@ -258,29 +276,32 @@ async def test_readexactly_across_many_chunks(stream_pair):
             await server.readexactly(-1)
 
 
-async def test_incomplete_read_error_carries_the_partial_data(stream_pair):
+async def test_readexactly_at_eof_raises_incomplete_read_error_with_the_partial_data(stream_pair):
     client, server = stream_pair
     with trapline.fail_after(10):
         await client.send_all(b"1234")
-        await client.send_eof()
+        await client.aclose()
         with pytest.raises(trapline.IncompleteReadError) as info:
             await server.readexactly(10)
         assert info.value.partial == b"1234"
         assert info.value.expected == 10
         assert isinstance(info.value, EOFError)
         assert await server.recv() == b""
-
-    client, server = stream_pair
-    await server.send_all(b"no newline here")
-    await server.send_eof()
-    with trapline.fail_after(10):
         with pytest.raises(trapline.IncompleteReadError) as info:
-            await client.readuntil(b"\n")
+            await server.readexactly(1)
+        assert info.value.partial == b""
+
+
+async def test_readuntil_at_eof_raises_incomplete_read_error_with_the_partial_data(stream_pair):
+    client, server = stream_pair
+    with trapline.fail_after(10):
+        await client.send_all(b"no newline here")
+        await client.aclose()
+        with pytest.raises(trapline.IncompleteReadError) as info:
+            await server.readuntil(b"\r\n")
         assert info.value.partial == b"no newline here"
         assert info.value.expected is None
-        with pytest.raises(trapline.IncompleteReadError) as info:
-            await client.readexactly(1)
-        assert info.value.partial == b""
+        assert await server.readline() == b""
 
 
 async def test_limit_overrun_keeps_memory_bounded(stream_pair):
@@ -339,7 +360,7 @@ async def test_async_for_yields_chunks_until_eof(stream_pair):
 
     async def sender():
         await client.send_all(payload)
-        await client.send_eof()
+        await client.aclose()
 
     with trapline.fail_after(10):
         async with trapline.TaskGroup() as tg:
@@ -353,7 +374,7 @@ async def test_lines_yields_each_line_then_the_tail(stream_pair):
     client, server = stream_pair
     with trapline.fail_after(10):
         await client.send_all(b"a\nbb\n\nccc")
-        await client.send_eof()
+        await client.aclose()
         lines = [line async for line in server.lines()]
     assert lines == [b"a\n", b"bb\n", b"\n", b"ccc"]
 
@@ -361,6 +382,7 @@ async def test_lines_yields_each_line_then_the_tail(stream_pair):
 # -- half-close ------------------------------------------------------------------------------------
 
 
+@needs_half_close
 @pytest.mark.parametrize("direction", ["client-first", "server-first"])
 async def test_half_close_then_the_peer_can_still_send(stream_pair, direction):
     a, b = stream_pair if direction == "client-first" else reversed(stream_pair)
@@ -443,13 +465,14 @@ async def test_reading_a_closed_stream_at_eof_raises(stream_pair):
     """A closed stream must not look like a peer that finished cleanly."""
     client, server = stream_pair
     with trapline.fail_after(10):
-        await client.send_eof()
+        await client.aclose()
         assert await server.recv() == b""
         await server.aclose()
         with pytest.raises(trapline.ClosedResourceError):
             await server.recv()
 
 
+@needs_half_close
 async def test_send_after_send_eof_raises_closed_resource_error(stream_pair):
     client, server = stream_pair
     with trapline.fail_after(10):
@@ -573,7 +596,7 @@ async def test_send_all_blocks_when_the_peer_stops_reading(stream_pair):
     # Everything that was sent arrives, as a prefix of the payload, and the stream still works.
     async def finish():
         await client.send_all(b"END\n")
-        await client.send_eof()
+        await client.aclose()
 
     with trapline.fail_after(10):
         async with trapline.TaskGroup() as tg:
@@ -591,7 +614,7 @@ async def test_a_slow_reader_gets_everything_in_order(stream_pair):
 
     async def sender():
         await client.send_all(payload)
-        await client.send_eof()
+        await client.aclose()
 
     with trapline.fail_after(20):
         async with trapline.TaskGroup() as tg:
@@ -611,7 +634,7 @@ async def test_100k_pipelined_lines_arrive_intact_and_in_order(stream_pair):
     async def sender():
         for i in range(count):
             await client.send_all(b"%d\n" % i)
-        await client.send_eof()
+        await client.aclose()
 
     with trapline.fail_after(50):
         async with trapline.TaskGroup() as tg:
@@ -674,7 +697,7 @@ async def test_already_cancelled_reads_consume_nothing(stream_pair):
             for read in reads:  # now with an empty buffer: the transport is not read either
                 with pytest.raises(trapline.Cancelled):
                     await (read(2) if read == server.readexactly else read())
-        await client.send_eof()
+        await client.aclose()
         assert await read_all(server) == b"more\n" * 4
 
 
@@ -689,7 +712,7 @@ async def test_cancel_racing_data_arrival_loses_nothing(stream_pair):
             await client.send_all(b"%05d\n" % i)
             if i % 50 == 0:
                 await trapline.sleep(0.001)
-        await client.send_eof()
+        await client.aclose()
 
     received = bytearray()
     with trapline.fail_after(20):
