@@ -20,6 +20,7 @@ import trapline
 from trapline.lowlevel import ParkingLot
 
 from . import _registry  # noqa: F401 - registers the commands
+from ._cmd_pubsub import PubSub
 from ._commands import COMMANDS, Blocked, Command
 from ._db import CommandError, Database
 from ._resp import Error, ProtocolError, RequestParser, Simple, encode
@@ -94,8 +95,13 @@ class Client:
         self.multi_failed = False
         self.watched: set[tuple[int, bytes]] = set()
         self.watch_dirty = False
-        self.channels: set[bytes] = set()
-        self.patterns: set[bytes] = set()
+        # Pub/sub subscriptions, as ordered sets (see _cmd_pubsub).
+        self.channels: dict[bytes, None] = {}
+        self.patterns: dict[bytes, None] = {}
+        self.shard_channels: dict[bytes, None] = {}
+        #: The server side of the connection ("ip:port") and its file descriptor (CLIENT LIST).
+        self.local_address = "?:0"
+        self.fd = -1
         self.closing = False
         self.created = time.time()
         self.last_interaction = time.time()
@@ -115,7 +121,7 @@ class Client:
 
     @property
     def in_pubsub(self) -> bool:
-        return bool(self.channels or self.patterns)
+        return bool(self.channels or self.patterns or self.shard_channels)
 
     def push(self, reply: Any) -> None:
         """Queue an out-of-band reply (a pub/sub message) for this client."""
@@ -172,6 +178,13 @@ class Server:
         self.write_hooks: list[Callable[[Database, list[bytes]], None]] = []
         #: Called with each client that disconnects (pub/sub and blocking clean up here).
         self.disconnect_hooks: list[Callable[[Client], None]] = []
+        # -- pub/sub, SHUTDOWN, LASTSAVE (see _cmd_pubsub.py and _cmd_server.py) --
+        self.pubsub = PubSub(self)
+        #: Called by ``shutdown()`` before the server stops (the AOF flushes here).
+        self.shutdown_hooks: list[Callable[[], None]] = []
+        #: Unix time (seconds) of the last successful save (LASTSAVE, INFO persistence).
+        self.lastsave = int(self._epoch)
+        self._serve_scope: trapline.CancelScope | None = None
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -181,6 +194,25 @@ class Server:
         if self._clock_start is None:
             self._clock_start = now
         return int((self._epoch + (now - self._clock_start)) * 1000)
+
+    def now_us(self) -> int:
+        """Unix time in microseconds on the same clock as ``now_ms`` (TIME, INFO)."""
+        now = trapline.current_time()
+        if self._clock_start is None:
+            self._clock_start = now
+        return int((self._epoch + (now - self._clock_start)) * 1_000_000)
+
+    @property
+    def started(self) -> float:
+        """Unix time (seconds) at which this server was created (uptime, client ages)."""
+        return self._epoch
+
+    def shutdown(self) -> None:
+        """SHUTDOWN: run the shutdown hooks, then make ``serve()`` return (not a checkpoint)."""
+        for hook in self.shutdown_hooks:
+            hook()
+        if self._serve_scope is not None:
+            self._serve_scope.cancel("SHUTDOWN")
 
     # -- keyspace events -----------------------------------------------------------------------
 
@@ -333,6 +365,13 @@ class Server:
             return
         client = self.new_client(address)
         try:
+            sock = stream.socket  # type: ignore[attr-defined]
+            client.fd = sock.fileno()
+            local = sock.getsockname()
+            client.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else "?:0"
+        except (AttributeError, OSError):
+            pass
+        try:
             async with trapline.TaskGroup() as tg:
                 client.scope = tg.cancel_scope
                 tg.spawn(self._pusher, client, stream, name=f"kv pusher {client.id}")
@@ -390,6 +429,11 @@ class Server:
                     logger.warning("possible security attack (HTTP to the kv port); closing")
                     return
                 reply = execute(client, argv)
+                if client.pushes:
+                    # Pushes the command made (pub/sub confirmations, a message to itself)
+                    # precede its reply, as in Redis's single output buffer.
+                    out += client.pushes
+                    client.pushes.clear()
                 if type(reply) is Blocked:
                     if out:
                         await client.send(stream, out)
@@ -412,6 +456,7 @@ class Server:
     ) -> None:
         """Serve until cancelled; ``task_status.started()`` gets the listeners."""
         async with trapline.TaskGroup() as tg:
+            self._serve_scope = tg.cancel_scope
             tg.spawn(self._active_expire, name="kv active expire")
             listeners = await tg.start(
                 functools.partial(trapline.serve_tcp, self.handle, port, host=host)
