@@ -84,6 +84,8 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
             replies.append(reply)
     finally:
         client.in_exec = False
+        for hook in server.exec_hooks:
+            hook(client)
     return replies
 
 

@@ -175,7 +175,13 @@ class Server:
             "expired_keys": 0,
         }
         #: Called with (db, argv) after every successful write command (the AOF hooks in).
-        self.write_hooks: list[Callable[[Database, list[bytes]], None]] = []
+        #: Called as ``hook(client, name, argv, reply)`` after every write command that
+        #: succeeded (for a blocking command, when it finally got its data): the AOF hooks in.
+        self.write_hooks: list[Callable[[Client, str, list[bytes], Any], None]] = []
+        #: Called with the client when an EXEC finishes (the AOF closes its transaction).
+        self.exec_hooks: list[Callable[[Client], None]] = []
+        #: Called before replies go out to clients (the AOF writes and, if asked, fsyncs).
+        self.flush_hooks: list[Callable[[], None]] = []
         #: Called with each client that disconnects (pub/sub and blocking clean up here).
         self.disconnect_hooks: list[Callable[[Client], None]] = []
         # -- pub/sub, SHUTDOWN, LASTSAVE (see _cmd_pubsub.py and _cmd_server.py) --
@@ -296,15 +302,21 @@ class Server:
             reply = handler(client, argv)
         except CommandError as error:
             return error.reply
-        if self.write_hooks and "write" in cmd.flags and type(reply) is not Error:
-            for hook in self.write_hooks:
-                hook(client.db, argv)
+        if self.write_hooks and "write" in cmd.flags:
+            kind = type(reply)
+            if kind is not Error and kind is not Blocked:
+                for hook in self.write_hooks:
+                    hook(client, cmd.name, argv, reply)
         return reply
 
     # -- blocking ------------------------------------------------------------------------------
 
-    async def block(self, client: Client, blocked: Blocked) -> Any:
-        """Park ``client`` until ``blocked.retry()`` gives a reply or the deadline passes."""
+    async def block(
+        self, client: Client, blocked: Blocked, argv: list[bytes] | None = None
+    ) -> Any:
+        """Park ``client`` until ``blocked.retry()`` gives a reply or the deadline passes.
+
+        ``argv`` is the blocking command; when it finally succeeds the write hooks see it."""
         db = client.db
         slots = [(db.id, key) for key in blocked.keys]
         lots = []
@@ -323,6 +335,10 @@ class Server:
                     await _park_on_any(lots)
                     reply = blocked.retry()
                     if reply is not None:
+                        if argv is not None and self.write_hooks:
+                            name = argv[0].decode("ascii", "replace").lower()
+                            for hook in self.write_hooks:
+                                hook(client, name, argv, reply)
                         return reply
             return blocked.on_timeout
         finally:
@@ -418,6 +434,8 @@ class Server:
                     argv = parser.next_command()
                 except ProtocolError as error:
                     encode(Error(f"ERR {error}"), out)
+                    if self.flush_hooks:
+                        self.run_flush_hooks()
                     await client.send(stream, out)
                     return
                 if argv is None:
@@ -436,16 +454,25 @@ class Server:
                     client.pushes.clear()
                 if type(reply) is Blocked:
                     if out:
+                        if self.flush_hooks:
+                            self.run_flush_hooks()
                         await client.send(stream, out)
                         out.clear()
-                    reply = await self.block(client, reply)
+                    reply = await self.block(client, reply, argv)
                 encode(reply, out, client.resp3)
                 if client.closing:
                     break
                 parser.auth_required = not client.authenticated
             if out:
+                if self.flush_hooks:
+                    self.run_flush_hooks()
                 await client.send(stream, out)
                 out.clear()
+
+    def run_flush_hooks(self) -> None:
+        """Make every write acknowledged so far durable as configured (before replying)."""
+        for hook in self.flush_hooks:
+            hook()
 
     async def serve(
         self,
