@@ -91,3 +91,45 @@ async def test_from_thread_errors_propagate_to_the_thread():
             return str(error)
 
     assert await trapline.to_thread.run_sync(worker) == "in loop"
+
+
+async def test_limiter_bounds_concurrent_threads():
+    limiter = trapline.CapacityLimiter(2)
+    running = []
+    peak = []
+    lock = threading.Lock()
+
+    def work():
+        with lock:
+            running.append(1)
+            peak.append(len(running))
+        time.sleep(0.02)
+        with lock:
+            running.pop()
+
+    async with trapline.TaskGroup() as tg:
+        for _ in range(6):
+            tg.spawn(trapline.to_thread.run_sync, work)  # default limiter: plenty
+    async with trapline.TaskGroup() as tg:
+        peak.clear()
+        for _ in range(6):
+
+            async def limited():
+                await trapline.to_thread.run_sync(work, limiter=limiter)
+
+            tg.spawn(limited)
+    assert max(peak) <= 2
+    assert limiter.borrowed_tokens == 0
+    assert trapline.to_thread.default_limiter().total_tokens == 40
+
+
+async def test_abandoned_thread_keeps_its_token_until_it_finishes():
+    limiter = trapline.CapacityLimiter(1)
+    release = threading.Event()
+    with trapline.move_on_after(0.05):
+        await trapline.to_thread.run_sync(release.wait, 5, abandon_on_cancel=True, limiter=limiter)
+    assert limiter.borrowed_tokens == 1  # the thread still runs
+    release.set()
+    with trapline.fail_after(5):
+        await trapline.to_thread.run_sync(lambda: None, limiter=limiter)
+    assert limiter.borrowed_tokens == 0

@@ -5,6 +5,14 @@ scheduler, and synchronisation primitives, on a small kernel whose one trap ever
 through. Start with ``trapline.run(main)``.
 """
 
+from ._channel import (
+    ChannelStatistics,
+    Queue,
+    QueueStatistics,
+    ReceiveChannel,
+    SendChannel,
+    open_channel,
+)
 from ._core import (
     TASK_STATUS_IGNORED,
     BrokenResourceError,
@@ -37,6 +45,18 @@ from ._file import AsyncFile, Path, open_file, wrap_file
 from ._signals import SignalReceiver, open_signal_receiver
 from ._streams import IncompleteReadError, LimitOverrunError, SocketStream, Stream
 from ._subprocess import Process, open_process, run_process
+from ._sync import (
+    CapacityLimiter,
+    CapacityLimiterStatistics,
+    Condition,
+    ConditionStatistics,
+    Event,
+    EventStatistics,
+    Lock,
+    LockStatistics,
+    Semaphore,
+    SemaphoreStatistics,
+)
 from ._tcp import (
     SocketListener,
     open_tcp_listeners,
@@ -58,14 +78,29 @@ __all__ = [
     "BusyResourceError",
     "CancelScope",
     "Cancelled",
+    "CapacityLimiter",
+    "CapacityLimiterStatistics",
+    "ChannelStatistics",
     "ClosedResourceError",
+    "Condition",
+    "ConditionStatistics",
     "EndOfChannel",
+    "Event",
+    "EventStatistics",
     "FdStream",
     "IncompleteReadError",
     "LimitOverrunError",
+    "Lock",
+    "LockStatistics",
     "Path",
     "Process",
+    "Queue",
+    "QueueStatistics",
+    "ReceiveChannel",
     "RunFinishedError",
+    "Semaphore",
+    "SemaphoreStatistics",
+    "SendChannel",
     "SignalReceiver",
     "SocketListener",
     "SocketStream",
@@ -84,6 +119,7 @@ __all__ = [
     "gather",
     "move_on_after",
     "move_on_at",
+    "open_channel",
     "open_file",
     "open_process",
     "open_signal_receiver",

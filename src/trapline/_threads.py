@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._core import RunFinishedError
+from ._sync import CapacityLimiter
 from .lowlevel import (
     Abort,
     Task,
@@ -24,7 +25,7 @@ from .lowlevel import (
 )
 from .lowlevel import reschedule as _reschedule
 
-__all__ = ["run_sync"]
+__all__ = ["default_limiter", "from_thread_run", "from_thread_run_sync", "run_sync"]
 
 T = TypeVar("T")
 
@@ -146,21 +147,46 @@ def from_thread_run_sync(fn: Callable[..., T], *args: Any, token: Any = None) ->
     raise value
 
 
-async def run_sync(fn: Callable[..., T], *args: Any, abandon_on_cancel: bool = False) -> T:
+_default_limiter: CapacityLimiter | None = None
+
+
+def default_limiter() -> CapacityLimiter:
+    """The limiter ``run_sync`` uses when given none: 40 threads at once, per process."""
+    global _default_limiter
+    if _default_limiter is None:
+        _default_limiter = CapacityLimiter(40)
+    return _default_limiter
+
+
+async def run_sync(
+    fn: Callable[..., T],
+    *args: Any,
+    abandon_on_cancel: bool = False,
+    limiter: CapacityLimiter | None = None,
+) -> T:
     """Call ``fn(*args)`` in a worker thread and return its result (or raise its error).
 
-    Checkpoint: yes. Cancellation: by default the task keeps waiting for the thread to finish
-    (a thread cannot be interrupted) and gets ``Cancelled`` at its next checkpoint; with
-    ``abandon_on_cancel=True`` it raises ``Cancelled`` at once and the thread's eventual result
-    is discarded.
+    At most ``limiter.total_tokens`` calls run at once (``default_limiter()``, 40, if None);
+    the rest wait for a token. Checkpoint: yes. Cancellation: while waiting for a token, the
+    call simply does not happen; once running, by default the task keeps waiting for the thread
+    to finish (a thread cannot be interrupted) and gets ``Cancelled`` at its next checkpoint;
+    with ``abandon_on_cancel=True`` it raises ``Cancelled`` at once and the thread's eventual
+    result is discarded.
     """
     await checkpoint_if_cancelled()
+    if limiter is None:
+        limiter = default_limiter()
+    # The borrower is the call itself: its token is returned when the thread finishes, even if
+    # the task stopped waiting (abandon_on_cancel), so the limit bounds real threads.
+    borrower = object()
+    await limiter.acquire_on_behalf_of(borrower)
     token = current_token()
     task = current_task()
     context = contextvars.copy_context()
     abandoned = False
 
     def deliver(ok: bool, value: Any) -> None:
+        limiter.release_on_behalf_of(borrower)
         if abandoned:
             return
         if ok:
@@ -188,7 +214,11 @@ async def run_sync(fn: Callable[..., T], *args: Any, abandon_on_cancel: bool = F
             return Abort.SUCCEEDED
         return Abort.FAILED
 
-    _pool.submit(job)
+    try:
+        _pool.submit(job)
+    except BaseException:
+        limiter.release_on_behalf_of(borrower)
+        raise
     name = getattr(fn, "__name__", repr(fn))
     result: T = await park(f"thread running {name}()", abort)
     return result
