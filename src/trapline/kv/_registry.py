@@ -1,6 +1,7 @@
 """Importing this module registers every command (each ``_cmd_*`` module registers its own)."""
 
 from . import (  # noqa: F401
+    _aof,
     _cmd_connection,
     _cmd_hashes,
     _cmd_keys,

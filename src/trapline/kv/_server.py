@@ -191,6 +191,8 @@ class Server:
         #: Unix time (seconds) of the last successful save (LASTSAVE, INFO persistence).
         self.lastsave = int(self._epoch)
         self._serve_scope: trapline.CancelScope | None = None
+        #: The append-only file, once ``serve()`` started it (or BGREWRITEAOF made one).
+        self.aof: Any = None
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -311,9 +313,7 @@ class Server:
 
     # -- blocking ------------------------------------------------------------------------------
 
-    async def block(
-        self, client: Client, blocked: Blocked, argv: list[bytes] | None = None
-    ) -> Any:
+    async def block(self, client: Client, blocked: Blocked, argv: list[bytes] | None = None) -> Any:
         """Park ``client`` until ``blocked.retry()`` gives a reply or the deadline passes.
 
         ``argv`` is the blocking command; when it finally succeeds the write hooks see it."""
@@ -482,13 +482,20 @@ class Server:
         task_status: trapline.TaskStatus[Any] = trapline.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve until cancelled; ``task_status.started()`` gets the listeners."""
-        async with trapline.TaskGroup() as tg:
-            self._serve_scope = tg.cancel_scope
-            tg.spawn(self._active_expire, name="kv active expire")
-            listeners = await tg.start(
-                functools.partial(trapline.serve_tcp, self.handle, port, host=host)
-            )
-            task_status.started(listeners)
+        from ._aof import start_aof
+
+        try:
+            async with trapline.TaskGroup() as tg:
+                self._serve_scope = tg.cancel_scope
+                await start_aof(self, tg)
+                tg.spawn(self._active_expire, name="kv active expire")
+                listeners = await tg.start(
+                    functools.partial(trapline.serve_tcp, self.handle, port, host=host)
+                )
+                task_status.started(listeners)
+        finally:
+            if self.aof is not None:
+                self.aof.close()  # everything acknowledged is on disk before we return
 
     async def _active_expire(self) -> None:
         hz = max(1, self.config.get_int("hz"))
