@@ -32,7 +32,7 @@ from trapline.lowlevel import spawn_system_task
 
 from ._commands import command
 from ._db import CommandError, ZSet
-from ._resp import ProtocolError, RequestParser, Simple, format_double
+from ._resp import ProtocolError, RequestParser, SetReply, Simple, format_double
 
 if TYPE_CHECKING:
     from ._server import Client, Server
@@ -245,8 +245,13 @@ def _deterministic(
 ) -> list[list[bytes] | tuple[bytes, ...]]:
     """The command(s) that replay this write exactly."""
     if name == "spop":
-        members = reply if isinstance(reply, list) else [reply]
-        members = [m for m in members if m is not None]
+        if isinstance(reply, SetReply):
+            members = list(reply.items)
+        elif isinstance(reply, list):
+            members = reply
+        else:
+            members = [reply]
+        members = [m for m in members if type(m) is bytes]
         return [(b"SREM", argv[1], *members)] if members else []
     if name in ("blpop", "brpop"):
         return [(b"LPOP" if name == "blpop" else b"RPOP", reply[0])]
