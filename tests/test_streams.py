@@ -731,3 +731,37 @@ async def test_cancel_racing_data_arrival_loses_nothing(stream_pair):
                     received += data
                     done = done or not data
     assert received == b"".join(b"%05d\n" % i for i in range(count))
+
+
+# -- memory streams only ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_buffer", [1, 2, 3, 7])
+async def test_tiny_memory_pipes_split_every_separator(max_buffer, virtual_clock):
+    """Pipes of a few bytes deliver everything in pieces: each separator, each line, each
+    exact read is split at every possible place."""
+    client, server = memory_stream_pair(max_buffer=max_buffer)
+    lines = [b"%d:" % i + b"x" * (i % 11) + b"\r\n" for i in range(300)]
+
+    async def sender():
+        for line in lines:
+            await client.send_all(line)
+        await client.send_all(b"tail-without-separator")
+        await client.aclose()
+
+    got = []
+    async with trapline.TaskGroup() as tg:
+        tg.spawn(sender)
+        for i, line in enumerate(lines):
+            if i % 3 == 0:
+                got.append(await server.readuntil(b"\r\n"))
+            elif i % 3 == 1:
+                got.append(await server.readexactly(len(line)))
+            else:
+                got.append(await server.readline())
+        with pytest.raises(trapline.IncompleteReadError) as info:
+            await server.readuntil(b"\r\n")
+    assert got == lines
+    assert info.value.partial == b"tail-without-separator"
+    assert len(server._incoming.data) == 0
+    await server.aclose()
