@@ -84,6 +84,8 @@ def _strtod(text: bytes) -> tuple[float, int, bool]:
 def parse_double(arg: bytes, message: str = "ERR value is not a valid float") -> float:
     """Redis ``getDoubleFromObject`` (``string2d``): the whole argument, no spaces, no NaN,
     no overflow to infinity or underflow to zero."""
+    if arg.isdigit() and len(arg) < 300:  # the common case, cheaply
+        return float(arg)
     if not arg or arg[0] in _C_SPACE:
         raise CommandError(message)
     value, used, erange = _strtod(arg)
@@ -268,9 +270,29 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Any:
     return added + updated if b"ch" in flags else added
 
 
+_NUMBER_START = frozenset(b"0123456789+-.")  # no ZADD option starts like this
+
+
 @command("zadd", -4, "write denyoom fast")
 def zadd(client: Client, argv: list[bytes]) -> Any:
-    return _zadd(client, argv, False)
+    if len(argv) != 4 or not argv[2] or argv[2][0] not in _NUMBER_START:
+        return _zadd(client, argv, False)
+    # Fast path: ZADD key score member, no options.
+    score = parse_double(argv[2])
+    db = client.db
+    key, member = argv[1], argv[3]
+    zs: ZSet | None = db.get_typed(key, ZSet)
+    if zs is None:
+        zs = ZSet()
+        zs.add(member, score + 0.0)
+        db.set(key, zs)
+        return 1
+    old = zs.scores.get(member)
+    if old == score:
+        return 0
+    zs.add(member, score + 0.0)
+    db.touch(key)
+    return 1 if old is None else 0
 
 
 @command("zincrby", 4, "write denyoom fast")

@@ -212,7 +212,7 @@ def zrandmember(client: Client, argv: list[bytes]) -> Any:
     if count < 0 or count == 1:
         pairs = random.choices(order, k=abs(count))
     elif count >= len(order):
-        pairs = order
+        pairs = order[::-1]  # Redis walks the whole set from the top
     else:
         pairs = random.sample(order, count)
     if withscores:
