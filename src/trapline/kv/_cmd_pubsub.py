@@ -50,10 +50,14 @@ def _bulk(data: bytes) -> bytes:
 def output_buffer_limits(config_value: str, kind: str = "pubsub") -> tuple[int, int, int]:
     """``(hard bytes, soft bytes, soft seconds)`` for one client class of
     ``client-output-buffer-limit`` (stored as "normal h s t slave h s t pubsub h s t")."""
+    from ._cmd_config import parse_memory
+
     words = config_value.split()
     for i in range(0, len(words) - 3, 4):
         if words[i] == kind:
-            return int(words[i + 1]), int(words[i + 2]), int(words[i + 3])
+            hard, soft = parse_memory(words[i + 1]), parse_memory(words[i + 2])
+            seconds = int(words[i + 3]) if words[i + 3].isdigit() else 0
+            return hard or 0, soft or 0, seconds
     return 0, 0, 0
 
 

@@ -251,9 +251,8 @@ class Server:
                 args += "'" + arg.decode("utf-8", "replace")[: 128 - len(args)] + "' "
             text = f"ERR unknown command '{argv[0].decode('utf-8', 'replace')[:128]}', with args "
             return Error((text + f"beginning with: {args}").replace("\r", " ").replace("\n", " "))
-        if cmd.subcommands:
-            if len(argv) < 2:
-                return Error(f"ERR wrong number of arguments for '{cmd.name}' command")
+        if cmd.subcommands and len(argv) > 1:
+            # Alone, a container runs itself (COMMAND) or fails its arity check (CONFIG).
             sub = cmd.subcommands.get(argv[1].lower())
             if sub is None:
                 text = argv[1].decode("utf-8", "replace")[:128]
