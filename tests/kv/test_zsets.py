@@ -1,5 +1,6 @@
 """Sorted set commands against real Redis, byte for byte; blocking pops on the virtual clock."""
 
+import random
 import threading
 import time
 
@@ -394,13 +395,8 @@ def test_blocking_pops_that_do_not_block(differ):
 
 
 def test_blocking_pops_inside_multi_time_out_at_once(differ):
-    differ.check("MULTI")
-    differ.check("BZPOPMIN", "missing", "0")
-    differ.check("BZPOPMAX", "missing", "1")
-    differ.check("BZMPOP", "0", "1", "missing", "MIN")
-    differ.check("ZADD", "z", "1", "a")
-    differ.check("BZPOPMIN", "z", "0")
-    differ.check("EXEC")
+    script(differ, "MULTI; BZPOPMIN missing 0; BZPOPMAX missing 1; BZMPOP 0 1 missing MIN;")
+    script(differ, "ZADD z 1 a; BZPOPMIN z 0; EXEC")
 
 
 def test_blocking_pops_over_tcp(differ):
@@ -748,3 +744,52 @@ async def test_writes_touch_watched_keys_only_when_they_change():
     assert not changes("ZINTERSTORE", "d", "2", "z", "missing")
     assert changes("ZPOPMAX", "z", "5")
     assert server.dbs[0].data == {}
+
+
+# -- random command sequences ----------------------------------------------------------------------
+
+FUZZ_MEMBERS = [b"a", b"b", b"c", b"d", b"aa", b"", b"1", b"10", b"x" * 70]
+FUZZ_SCORES = b"0 1 -1 2.5 inf -inf 3 (1 (2.5 -0 1e3 (inf +inf (-inf".split()
+FUZZ_LEX = b"- + [a (a [b (aa [ ( [d (1 [10".split()
+
+
+def _fuzz_command(rnd):
+    key, member, z2 = rnd.choice([b"z1", b"z2"]), rnd.choice(FUZZ_MEMBERS), rnd.choice(FUZZ_MEMBERS)
+    score, lex, index = (
+        (lambda: rnd.choice(FUZZ_SCORES)),
+        (lambda: rnd.choice(FUZZ_LEX)),
+        (lambda: b"%d" % rnd.randint(-8, 8)),
+    )
+    limit = [b"LIMIT", index(), index()] if rnd.random() < 0.4 else []
+    keys = rnd.sample([b"z1", b"z2", b"s1"], rnd.randint(1, 3))
+    weights = [b"WEIGHTS", *[rnd.choice(b"1 2 -1 0 inf 0.5".split()) for _ in keys]]
+    return rnd.choice([
+        [b"ZADD", key, *rnd.sample(b"NX XX GT LT CH".split(), rnd.randint(0, 2)),
+         score().lstrip(b"("), member, score().lstrip(b"("), z2],
+        [b"ZINCRBY", key, rnd.choice(b"1 -2 inf 0.5".split()), member],
+        [b"ZREM", key, member, z2], [b"ZRANK", key, member], [b"ZREVRANK", key, member],
+        [b"ZSCORE", key, member], [b"ZMSCORE", key, member, z2], [b"ZCARD", key],
+        [b"ZRANGE", key, index(), index(), b"REV", b"WITHSCORES"][: rnd.randint(4, 6)],
+        [b"ZRANGEBYSCORE", key, score(), score(), b"WITHSCORES", *limit],
+        [b"ZREVRANGEBYSCORE", key, score(), score(), *limit],
+        [b"ZRANGEBYLEX", key, lex(), lex(), *limit], [b"ZREVRANGEBYLEX", key, lex(), lex(), *limit],
+        [b"ZCOUNT", key, score(), score()], [b"ZLEXCOUNT", key, lex(), lex()],
+        [b"ZREMRANGEBYSCORE", key, score(), score()], [b"ZREMRANGEBYRANK", key, index(), index()],
+        [b"ZREMRANGEBYLEX", key, lex(), lex()], [rnd.choice([b"ZPOPMIN", b"ZPOPMAX"]), key],
+        [rnd.choice([b"ZUNION", b"ZINTER"]), b"%d" % len(keys), *keys, *weights, b"WITHSCORES"],
+        [b"ZDIFFSTORE", key, b"%d" % len(keys), *keys], [b"ZINTERCARD", b"%d" % len(keys), *keys],
+        [b"ZUNIONSTORE", key, b"%d" % len(keys), *keys, b"AGGREGATE", rnd.choice([b"MIN", b"MAX"])],
+        [b"SADD", b"s1", member], [b"SREM", b"s1", member],
+        [b"ZRANGESTORE", b"z2", key, score(), score(), b"BYSCORE", b"REV", *limit],
+        [b"ZRANGESTORE", b"z1", key, lex(), lex(), b"BYLEX", *limit],
+        [b"ZMPOP", b"2", key, b"z2", rnd.choice([b"MIN", b"MAX"]), b"COUNT", index().lstrip(b"-")],
+        [b"ZRANDMEMBER", key, b"1000", b"WITHSCORES"], [b"BZPOPMIN", key, b"z2", b"0.001"],
+        [b"ZPOPMAX", key, index().lstrip(b"-")],
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_command_sequences(differ, seed):
+    rnd = random.Random(seed)
+    for _ in range(600):
+        differ.check(*_fuzz_command(rnd))

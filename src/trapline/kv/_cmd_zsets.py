@@ -167,16 +167,125 @@ def _lex_position(order: list[Pair], item: LexItem, as_max: bool) -> int:
     return (bisect_right if after else bisect_left)(order, value, key=_MEMBER)
 
 
-def lex_bounds(zs: ZSet, low: LexItem, high: LexItem) -> tuple[int, int]:
-    """The slice of ``zs.order`` whose members are within the lex range (equal scores assumed,
-    as Redis does)."""
-    start = _lex_position(zs.order, low, False)
-    end = _lex_position(zs.order, high, True)
-    return start, max(start, end)
+def _above_min(member: bytes, item: LexItem) -> bool:
+    kind, value, exclusive = item
+    if kind:
+        return kind < 0
+    return member > value if exclusive else member >= value
+
+
+def _below_max(member: bytes, item: LexItem) -> bool:
+    kind, value, exclusive = item
+    if kind:
+        return kind > 0
+    return member < value if exclusive else member <= value
+
+
+def _lex_compare(low: LexItem, high: LexItem) -> int:
+    """Redis ``sdscmplex`` of the two ends."""
+    if low[0] or high[0]:
+        if low[0] == high[0]:
+            return 0
+        return -1 if low[0] < 0 or high[0] > 0 else 1
+    return (low[1] > high[1]) - (low[1] < high[1])
+
+
+def _lex_first_last(order: list[Pair], low: LexItem, high: LexItem) -> tuple[int, int] | None:
+    """Where a forward walk starts and a backward walk starts (Redis's listpack walks, which
+    are well defined even when the scores differ and the members are not sorted)."""
+    cmp = _lex_compare(low, high)
+    if cmp > 0 or (cmp == 0 and (low[2] or high[2])) or not order:
+        return None
+    if not _above_min(order[-1][1], low) or not _below_max(order[0][1], high):
+        return None
+    first = next(i for i, (_, member) in enumerate(order) if _above_min(member, low))
+    last = next(i for i in range(len(order) - 1, -1, -1) if _below_max(order[i][1], high))
+    return first, last
+
+
+def lex_span(zs: ZSet, low: LexItem, high: LexItem) -> tuple[int, int]:
+    """The slice of ``zs.order`` that ZLEXCOUNT counts and ZREMRANGEBYLEX removes: from the
+    first member in range, onwards while members stay under the maximum."""
+    order = zs.order
+    if not order or order[0][0] == order[-1][0]:
+        start = _lex_position(order, low, False)
+        return start, max(start, _lex_position(order, high, True))
+    ends = _lex_first_last(order, low, high)
+    if ends is None or not _below_max(order[ends[0]][1], high):
+        return 0, 0
+    end = ends[0]
+    while end < len(order) and _below_max(order[end][1], high):
+        end += 1
+    return ends[0], end
+
+
+def lex_select(
+    zs: ZSet, low: LexItem, high: LexItem, offset: int, limit: int, reverse: bool
+) -> list[Pair]:
+    """ZRANGE BYLEX: the walk from the first (or last) member in range, ``offset`` skipped
+    unchecked, then members while they stay in range, at most ``limit`` (negative: all)."""
+    order = zs.order
+    if not order or order[0][0] == order[-1][0]:
+        start = _lex_position(order, low, False)
+        end = max(start, _lex_position(order, high, True))
+        return _limited(order, start, end, offset, limit, reverse)
+    ends = _lex_first_last(order, low, high)
+    if ends is None or offset < 0:
+        return []
+    pairs: list[Pair] = []
+    if reverse:
+        if not _above_min(order[ends[1]][1], low):
+            return []
+        i = ends[1] - offset
+        while i >= 0 and limit != 0 and _above_min(order[i][1], low):
+            pairs.append(order[i])
+            i -= 1
+            limit -= 1
+    else:
+        if not _below_max(order[ends[0]][1], high):
+            return []
+        i = ends[0] + offset
+        while i < len(order) and limit != 0 and _below_max(order[i][1], high):
+            pairs.append(order[i])
+            i += 1
+            limit -= 1
+    return pairs
+
+
+LISTPACK_MAX_ENTRIES = 128  # Redis's zset-max-listpack-entries
+LISTPACK_MAX_VALUE = 64  # zset-max-listpack-value
+
+
+def is_listpack(zs: ZSet, adding: bytes = b"") -> bool:
+    """Would Redis keep this sorted set (after adding ``adding``) as a listpack? Judged on the
+    current contents: Redis never converts a set back, which we cannot see."""
+    size = len(zs) + (1 if adding and adding not in zs.scores else 0)
+    return (
+        size <= LISTPACK_MAX_ENTRIES
+        and len(adding) <= LISTPACK_MAX_VALUE
+        and all(len(member) <= LISTPACK_MAX_VALUE for member in zs.scores)
+    )
+
+
+def _negative_zero(score: float) -> bool:
+    return score == 0.0 and math.copysign(1.0, score) < 0
+
+
+def stored(zs: ZSet, member: bytes, score: float) -> float:
+    """The score as Redis stores it: a listpack keeps -0 as the integer 0, a skiplist keeps it."""
+    if _negative_zero(score) and is_listpack(zs, member):
+        return 0.0
+    return score
 
 
 def zset_from_sorted(pairs: list[Pair]) -> ZSet:
-    """A new ZSet from pairs already in (score, member) order, members distinct."""
+    """A new ZSet from pairs already in (score, member) order, members distinct (a small
+    result is a listpack in Redis, without negative zeros)."""
+    if any(_negative_zero(score) for score, _ in pairs) and (
+        len(pairs) <= LISTPACK_MAX_ENTRIES
+        and all(len(member) <= LISTPACK_MAX_VALUE for _, member in pairs)
+    ):
+        pairs = [(score + 0.0, member) for score, member in pairs]
     zs = ZSet()
     zs.order = pairs
     zs.scores = {member: score for score, member in pairs}
@@ -246,7 +355,7 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Any:
             if xx:
                 continue
             score = value
-            zs.add(member, score + 0.0)  # stored like a listpack does: no negative zero
+            zs.add(member, stored(zs, member, score))
             added += 1
             processed += 1
             continue
@@ -259,7 +368,7 @@ def _zadd(client: Client, argv: list[bytes], incr: bool) -> Any:
             continue
         processed += 1
         if score != old:
-            zs.add(member, score + 0.0)
+            zs.add(member, stored(zs, member, score))
             updated += 1
     if created:
         db.set(key, zs)
@@ -284,13 +393,13 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
     zs: ZSet | None = db.get_typed(key, ZSet)
     if zs is None:
         zs = ZSet()
-        zs.add(member, score + 0.0)
+        zs.add(member, stored(zs, member, score))
         db.set(key, zs)
         return 1
     old = zs.scores.get(member)
     if old == score:
         return 0
-    zs.add(member, score + 0.0)
+    zs.add(member, stored(zs, member, score))
     db.touch(key)
     return 1 if old is None else 0
 
@@ -382,7 +491,7 @@ def zlexcount(client: Client, argv: list[bytes]) -> Any:
     zs: ZSet | None = client.db.get_typed(argv[1], ZSet)
     if zs is None:
         return 0
-    start, end = lex_bounds(zs, low, high)
+    start, end = lex_span(zs, low, high)
     return end - start
 
 
@@ -484,7 +593,7 @@ def _zrange(
     elif rangetype == _SCORE_RANGE:
         pairs = _limited(order, *score_bounds(zs, *score_range), offset, limit, reverse)
     else:
-        pairs = _limited(order, *lex_bounds(zs, *lex_range), offset, limit, reverse)
+        pairs = lex_select(zs, *lex_range, offset, limit, reverse)
     if store is not None:
         return store_zset(db, store, zset_from_sorted(pairs[::-1] if reverse else pairs))
     if withscores:
@@ -574,7 +683,7 @@ def zremrangebylex(client: Client, argv: list[bytes]) -> Any:
     zs: ZSet | None = client.db.get_typed(argv[1], ZSet)
     if zs is None:
         return 0
-    return _remove_slice(client.db, argv[1], zs, *lex_bounds(zs, low, high))
+    return _remove_slice(client.db, argv[1], zs, *lex_span(zs, low, high))
 
 
 from . import _cmd_zsets2  # noqa: E402, F401 - registers the rest of the sorted set commands

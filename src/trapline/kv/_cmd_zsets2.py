@@ -27,6 +27,7 @@ from ._cmd_sets import (
 )
 from ._cmd_zsets import (
     Pair,
+    is_listpack,
     parse_double,
     parse_timeout,
     scores_reply,
@@ -299,11 +300,9 @@ def _combine(
         result = _union(weighted, how)
     else:
         result = _diff(sources)
-    if store is not None:
-        # Scores go through a listpack, which has no negative zero (stored as the integer 0).
-        pairs = sorted([(score + 0.0, member) for member, score in result.items()])
-        return store_zset(db, store, zset_from_sorted(pairs))
     pairs = sorted([(score, member) for member, score in result.items()])
+    if store is not None:
+        return store_zset(db, store, zset_from_sorted(pairs))
     if withscores:
         return scores_reply(pairs, client.resp3)
     return [member for _, member in pairs]
@@ -422,9 +421,6 @@ def zintercard(client: Client, argv: list[bytes]) -> Any:
 
 # -- ZSCAN -----------------------------------------------------------------------------------------
 
-_LISTPACK_MAX_ENTRIES = 128  # Redis's zset-max-listpack-entries
-_LISTPACK_MAX_VALUE = 64  # zset-max-listpack-value
-
 
 def _listpack_score(score: float) -> bytes:
     """How a listpack stores a score (Redis ``d2string``): integers without a fraction."""
@@ -442,9 +438,7 @@ def zscan(client: Client, argv: list[bytes]) -> Any:
     count, pattern = parse_scan_options(argv, 3)
     scores = zs.scores
     reply: list[bytes] = []
-    if len(zs) <= _LISTPACK_MAX_ENTRIES and all(
-        len(member) <= _LISTPACK_MAX_VALUE for member in scores
-    ):
+    if is_listpack(zs):
         for score, member in zs.order:
             if pattern is None or stringmatch(pattern, member):
                 reply += (member, _listpack_score(score))
