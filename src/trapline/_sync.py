@@ -130,6 +130,20 @@ class LockStatistics:
 
 
 @final
+class _LockReason:
+    """The wait reason of a task waiting for a Lock: names the holder (for deadlock reports)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: Lock) -> None:
+        self._lock = lock
+
+    def __str__(self) -> str:
+        owner = self._lock._owner
+        return "Lock" if owner is None else f"Lock held by {owner.name}"
+
+
+@final
 class Lock(_AsyncContextManagerMixin):
     """A mutex owned by one task at a time; only the owner may release it. Not re-entrant.
 
@@ -142,7 +156,7 @@ class Lock(_AsyncContextManagerMixin):
 
     def __init__(self) -> None:
         self._owner: Task | None = None
-        self._lot = ParkingLot("Lock")
+        self._lot = ParkingLot(_LockReason(self))
 
     def __repr__(self) -> str:
         if self._owner is None:

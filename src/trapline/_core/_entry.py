@@ -9,6 +9,7 @@ takes what was queued when the pass began and then runs tasks, so it stays respo
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, final
 
@@ -24,7 +25,7 @@ __all__ = ["Token", "current_token"]
 class Token:
     """A handle on a running ``trapline.run`` that any thread may use. Hashable, comparable."""
 
-    __slots__ = ("_runner",)
+    __slots__ = ("__weakref__", "_runner")
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -51,7 +52,16 @@ class Token:
 
 
 def current_token() -> Token:
-    """A ``Token`` for the current run, to reach it from other threads. Not a checkpoint."""
+    """A ``Token`` for the current run, to reach it from other threads. Not a checkpoint.
+
+    While any token is alive, another thread might wake a task, so the deadlock detector holds
+    back; drop tokens you no longer need."""
     from ._run import current_runner
 
-    return Token(current_runner())
+    runner = current_runner()
+    ref = runner.token_ref
+    token = ref() if ref is not None else None
+    if token is None:
+        token = Token(runner)
+        runner.token_ref = weakref.ref(token)
+    return token

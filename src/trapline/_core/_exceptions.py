@@ -14,6 +14,7 @@ __all__ = [
     "BusyResourceError",
     "Cancelled",
     "ClosedResourceError",
+    "DeadlockError",
     "EndOfChannel",
     "RunFinishedError",
     "TaskCancelled",
@@ -74,6 +75,12 @@ class BusyResourceError(Exception):
 
 class EndOfChannel(Exception):
     """The sending side of a channel was closed and everything sent has been received."""
+
+
+class DeadlockError(RuntimeError):
+    """Every task is waiting and nothing (no deadline, no I/O, no other thread, no signal) can
+    ever wake one. ``trapline.run`` cancels everything so cleanup runs, then raises this; the
+    message lists each task and what it waits for."""
 
 
 class RunFinishedError(RuntimeError):

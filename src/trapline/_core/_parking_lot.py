@@ -31,8 +31,9 @@ class ParkingLot:
 
     __slots__ = ("_abort", "_parked", "reason")
 
-    def __init__(self, reason: str = "parking lot") -> None:
-        #: Shown as the wait reason of the tasks parked here (for example ``"Lock"``).
+    def __init__(self, reason: object = "parking lot") -> None:
+        #: Shown (with ``str()``) as the wait reason of the tasks parked here, for example
+        #: ``"Lock"``; an object whose ``__str__`` says who holds the resource is welcome.
         self.reason = reason
         self._parked: dict[Task, None] = {}
         self._abort = self._abort_fn

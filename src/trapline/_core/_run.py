@@ -36,7 +36,7 @@ from typing import Any, TypeVar, final
 from ._cancel import CancelScope, cancelled_error_for
 from ._clock import Clock, SystemClock
 from ._deadlines import Deadlines
-from ._exceptions import Cancelled
+from ._exceptions import Cancelled, DeadlockError
 from ._instrument import Instrument, Instruments
 from ._io import make_backend
 from ._task import Task
@@ -119,6 +119,7 @@ class Runner:
         "crash",
         "current_task",
         "deadlines",
+        "deadlock",
         "entries",
         "finished",
         "instruments",
@@ -130,6 +131,7 @@ class Runner:
         "step_limit",
         "system_group",
         "system_scope",
+        "token_ref",
     )
 
     def __init__(self, clock: Clock | None, instruments: Iterable[Instrument]) -> None:
@@ -152,6 +154,8 @@ class Runner:
         self.entries: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self.crash: BaseException | None = None
         self.finished = False
+        self.token_ref: Any = None  # weak reference to the live Token, if any (see _entry)
+        self.deadlock: DeadlockError | None = None
         self.step_limit = 0
         self._next_id = 0
         root = self.root_scope = CancelScope()
@@ -274,7 +278,14 @@ class Runner:
         ckpt = CHECKPOINT
         system_tasks = self.system_group._children
         while not main._done or system_tasks:
-            timeout = 0.0 if ready else clock.deadline_to_sleep(deadlines.next_deadline())
+            if ready:
+                timeout = 0.0
+            else:
+                deadline = deadlines.next_deadline()
+                if deadline == math.inf and backend.idle and self._nothing_can_wake():
+                    self._deadlocked()
+                    continue
+                timeout = clock.deadline_to_sleep(deadline)
             events = yield timeout
             if events:
                 backend.process_events(events)
@@ -321,6 +332,37 @@ class Runner:
                     self.current_task = None
                     instruments.call("after_task_step", task)
             self.current_task = None
+
+    def _nothing_can_wake(self) -> bool:
+        """No task is ready, no deadline, no fd of interest: can anything else wake a task?"""
+        if self.entries or self.step_limit or self.ki_pending:
+            return False
+        ref = self.token_ref
+        return ref is None or ref() is None  # no thread or signal handler holds a token
+
+    def _deadlocked(self) -> None:
+        if self.deadlock is not None:
+            # Even cancelling everything left tasks waiting forever (shielded): give up.
+            raise self.deadlock
+        lines = ["every task is waiting and nothing can ever wake any of them:"]
+        for task in self.all_tasks():
+            lines.append(f"  {task.name:<24} waits for {task.wait_reason}")
+        self.deadlock = DeadlockError("\n".join(lines))
+        self.root_scope._cancel("deadlock (see DeadlockError)", "deadlock detector")
+
+    def all_tasks(self) -> list[Task]:
+        """Every unfinished task (main, its task groups' tasks, system tasks), by spawn order."""
+        found: list[Task] = []
+        stack = [self.main_task] if self.main_task is not None else []
+        stack += list(self.system_group._children)
+        while stack:
+            task = stack.pop()
+            if not task._done:
+                found.append(task)
+            for group in getattr(task, "_child_groups", ()):
+                stack.extend(group._children)
+        found.sort(key=lambda task: task._id)
+        return found
 
     def _bad_yield(self, task: Task, message: object) -> None:
         error = RuntimeError(
@@ -390,6 +432,12 @@ class Runner:
         main = self.main_task
         assert main is not None and main._done
         error = main._error
+        if self.deadlock is not None:
+            deadlock = self.deadlock
+            try:
+                raise deadlock from (error if not isinstance(error, Cancelled) else None)
+            finally:
+                del deadlock
         if self.crash is not None:
             crash = self.crash
             try:

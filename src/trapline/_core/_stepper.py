@@ -221,18 +221,7 @@ class Stepper:
 
     def tasks(self) -> list[Task]:
         """Every unfinished task (with ``.name``, ``.state``, ``.wait_reason``), in spawn order."""
-        main = self._runner.main_task
-        assert main is not None
-        found: list[Task] = []
-        stack = [main]
-        while stack:
-            task = stack.pop()
-            if not task._done:
-                found.append(task)
-            for group in getattr(task, "_child_groups", ()):
-                stack.extend(group._children)
-        found.sort(key=lambda task: task._id)
-        return found
+        return self._runner.all_tasks()
 
     # -- cleanup -------------------------------------------------------------------------------
 
