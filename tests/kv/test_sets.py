@@ -1,5 +1,6 @@
 """Set commands against real Redis, byte for byte (member order aside: Redis's is internal)."""
 
+import random
 import threading
 
 import pytest
@@ -518,3 +519,30 @@ async def test_writes_touch_watched_keys_only_when_they_change():
     assert server.dbs[0].data == {b"d": {b"a"}}
     assert changes("SINTERSTORE", "d", "missing")  # deletes "d"
     assert not changes("SINTERSTORE", "d", "missing")
+
+
+# -- random command sequences ----------------------------------------------------------------------
+
+FUZZ_MEMBERS = [b"1", b"2", b"-3", b"10", b"a", b"b", b"", b"x" * 70, b"007"]
+
+
+def _fuzz_command(rnd):
+    key, other = rnd.choice([b"s1", b"s2", b"s3"]), rnd.choice([b"s1", b"s2", b"s3", b"z"])
+    members = rnd.sample(FUZZ_MEMBERS, rnd.randint(1, 3))
+    keys = rnd.sample([b"s1", b"s2", b"s3", b"missing", b"z"], rnd.randint(1, 3))
+    return rnd.choice([
+        [b"SADD", key, *members], [b"SREM", key, *members], [b"SMOVE", key, other, members[0]],
+        [b"SISMEMBER", key, members[0]], [b"SMISMEMBER", other, *members], [b"SCARD", key],
+        [b"SMEMBERS", key], [rnd.choice([b"SINTER", b"SUNION", b"SDIFF"]), *keys],
+        [rnd.choice([b"SINTERSTORE", b"SUNIONSTORE", b"SDIFFSTORE"]), key, *keys],
+        [b"SINTERCARD", b"%d" % len(keys), *keys, b"LIMIT", b"%d" % rnd.randint(0, 3)],
+        [b"SSCAN", key, b"0", b"COUNT", b"999", b"MATCH", rnd.choice([b"*", b"1*", b"[a-b]"])],
+        [b"ZADD", b"z", b"1", members[0]], [b"ZREM", b"z", members[0]],
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_command_sequences(differ, seed):
+    rnd = random.Random(seed)
+    for _ in range(500):
+        check_unordered(differ, *_fuzz_command(rnd))
