@@ -68,6 +68,7 @@ from ._tcp import (
     serve_tcp,
     serve_unix,
 )
+from ._tls import TLSStream
 from ._udp import UDPSocket, open_udp_socket
 
 __version__ = "0.1.0"
@@ -111,6 +112,7 @@ __all__ = [
     "TaskCancelled",
     "TaskGroup",
     "TaskStatus",
+    "TLSStream",
     "UDPSocket",
     "WouldBlock",
     "checkpoint",
