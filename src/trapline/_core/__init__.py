@@ -26,6 +26,7 @@ from ._exceptions import (
     WouldBlock,
 )
 from ._instrument import Instrument
+from ._introspect import TaskNode, await_chain, format_task_tree, print_task_tree, task_tree
 from ._parking_lot import ParkingLot, ParkingLotStatistics
 from ._run import (
     add_instrument,
@@ -72,6 +73,7 @@ __all__ = [
     "Task",
     "TaskCancelled",
     "TaskGroup",
+    "TaskNode",
     "TaskStatus",
     "Token",
     "VirtualClock",
@@ -86,6 +88,10 @@ __all__ = [
     "current_task",
     "current_time",
     "current_token",
+    "await_chain",
+    "format_task_tree",
+    "print_task_tree",
+    "task_tree",
     "fail_after",
     "fail_at",
     "gather",
