@@ -463,28 +463,18 @@ async def test_bzpopmin_woken_by_zadd(virtual_clock):
     assert server.dbs[0].get(b"z").scores == {b"b": 2.0}
 
 
-async def test_bzpopmax_resp3_and_multiple_keys(virtual_clock):
+async def test_bzpopmax_resp3_and_bzmpop(virtual_clock):
     server = trapline.kv.Server()
     waiter, writer = server.new_client("waiter"), server.new_client("writer")
     waiter.resp3 = True
-
-    def zadd():
-        server.execute(writer, _argv("ZADD", "second", "2", "b", "1.5", "a"))
-
-    reply, _ = await _block_then(server, waiter, ("BZPOPMAX", "first", "second", "0"), zadd, 1)
+    zadd = lambda *args: lambda: server.execute(writer, _argv("ZADD", *args))  # noqa: E731
+    command = ("BZPOPMAX", "first", "second", "0")
+    reply, _ = await _block_then(server, waiter, command, zadd("second", 2, "b", 1.5, "a"), 1)
     assert _encoded(reply, True) == b"*3\r\n$6\r\nsecond\r\n$1\r\nb\r\n,2\r\n"
-
-
-async def test_bzmpop_woken_by_zadd(virtual_clock):
-    server = trapline.kv.Server()
-    waiter, writer = server.new_client("waiter"), server.new_client("writer")
-
-    def zadd():
-        server.execute(writer, _argv("ZADD", "z", "1", "a", "2", "b", "3", "c"))
-
     command = ("BZMPOP", "5", "2", "y", "z", "MIN", "COUNT", "2")
-    reply, _ = await _block_then(server, waiter, command, zadd, 0.5)
-    assert _encoded(reply) == _encoded([b"z", [[b"a", b"1"], [b"b", b"2"]]])
+    reply, _ = await _block_then(server, waiter, command, zadd("z", 1, "a", 2, "b", 3, "c"), 0.5)
+    pairs = b"*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n"
+    assert _encoded(reply, True) == b"*2\r\n$1\r\nz\r\n" + pairs
 
 
 async def test_blocking_pop_times_out(virtual_clock):
@@ -793,3 +783,14 @@ def test_random_command_sequences(differ, seed):
     rnd = random.Random(seed)
     for _ in range(600):
         differ.check(*_fuzz_command(rnd))
+
+
+async def test_same_key_many_times(virtual_clock):
+    server = trapline.kv.Server()
+    waiter, writer = server.new_client("waiter"), server.new_client("writer")
+    command = ("BZPOPMIN", "z1", "z2", "z2", "z1", "0")
+    reply, _ = await _block_then(
+        server, waiter, command, lambda: server.execute(writer, _argv("ZADD", "z2", "1", "b")), 1
+    )
+    assert _encoded(reply) == b"*3\r\n$2\r\nz2\r\n$1\r\nb\r\n$1\r\n1\r\n"
+    assert server.blocked_on == {}

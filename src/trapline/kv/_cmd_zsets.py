@@ -5,8 +5,11 @@ range parsing the other sorted set commands share. Part two (pops, blocking pops
 ZUNION/ZINTER/ZDIFF, ZSCAN) lives in ``_cmd_zsets2``, imported at the bottom.
 
 A ``ZSet`` keeps ``order``, a list of (score, member) sorted the way Redis's skiplist is, so a
-rank is an index and a score or lex range is a pair of bisections. Numbers are parsed the way
-Redis's C code parses them (``strtod``: hex floats, ``inf``, overflow rules), not by ``float()``.
+rank is an index and a score range is a pair of bisections; so is a lex range when all scores are
+equal (the only case Redis defines), and otherwise it is walked like Redis walks a small sorted
+set. Numbers are parsed the way Redis's C code parses them (``strtod``: hex floats, ``inf``,
+overflow rules), not by ``float()``. Redis stores small sorted sets as listpacks, where a score
+of -0 becomes 0; ``is_listpack`` tells from the current contents which encoding Redis would use.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Pair",
+    "is_listpack",
     "parse_double",
     "parse_timeout",
     "scores_reply",

@@ -72,9 +72,8 @@ def _zpop(client: Client, argv: list[bytes], where: bool) -> Any:
     if zs is None or count == 0:
         return []
     pairs = _pop(db, argv[1], zs, where, 1 if count == -1 else count)
-    if client.resp3 and count != -1:
-        return scores_reply(pairs, True)
-    return scores_reply(pairs, False)
+    # Nested [member, score] pairs only in RESP3 and only when a count was given.
+    return scores_reply(pairs, client.resp3 and count != -1)
 
 
 @command("zpopmin", -2, "write fast")
@@ -108,6 +107,7 @@ def _block(
     client: Client, keys: list[bytes], deadline_ms: int, serve: Callable[[bytes, ZSet], Any]
 ) -> Blocked:
     db = client.db
+    keys = list(dict.fromkeys(keys))  # BZPOPMIN z z 0 waits on z once
 
     def retry() -> Any:
         for key in keys:
