@@ -340,62 +340,74 @@ def _categories(cmd: Command) -> set[str]:
 
 
 def _keys_from_specs(cmd: Command, args: list[bytes]) -> list[tuple[int, list[str]]] | None:
-    """Positions (in ``args``, the full command) of the keys the key specs find, with flags."""
+    """Redis ``getKeysUsingKeySpecs``: the positions (in ``args``, the whole command) of the
+    keys the key specs find, with their flags; None when a spec cannot be applied."""
     found: list[tuple[int, list[str]]] = []
     argc = len(args)
     for spec in command_entry(cmd)["key_specs"]:
+        spec_flags = {flag.upper() for flag in spec["flags"]}
+        if "NOT_KEY" in spec_flags:
+            continue
         ((search_type, search),) = spec["begin_search"].items()
         if search_type == "index":
             first = search["pos"]
         elif search_type == "keyword":
             start = search["startfrom"]
-            positions = range(start, argc) if start > 0 else range(argc + start, 0, -1)
+            i = start if start > 0 else argc + start
+            end = argc - 1 if start > 0 else 1
             keyword = search["keyword"].lower().encode()
-            first = next(
-                (i + 1 for i in positions if 0 < i < argc and args[i].lower() == keyword), 0
-            )
+            first = 0
+            while i != end and 1 <= i < argc:
+                if args[i].lower() == keyword:
+                    first = i + 1
+                    break
+                i += 1 if start > 0 else -1
             if not first:
                 continue
         else:
             return None
         ((find_type, find),) = spec["find_keys"].items()
+        step = find.get("step", 1) if find else 1
         if find_type == "range":
-            last = find["lastkey"]
-            if last >= 0:
-                last += first
+            if find["lastkey"] >= 0:
+                last = first + find["lastkey"]
+            elif not find["limit"]:
+                last = argc + find["lastkey"]
             else:
-                limit = find["limit"]
-                remaining = argc - first
-                last = argc + last if limit <= 1 else first + remaining // limit - 1
-            step = find["step"]
+                last = first + (argc - first) // find["limit"] + find["lastkey"]
         elif find_type == "keynum":
             index = first + find["keynumidx"]
-            if index >= argc or not args[index].lstrip(b"-").isdigit():
+            numkeys = _parse_count(args[index]) if index < argc else None
+            if numkeys is None:
                 return None
-            count = int(args[index])
-            first = first + find["firstkey"]
-            step = find["step"]
-            last = first + (count - 1) * step
+            first += find["firstkey"]
+            last = first + numkeys - 1
         else:
             return None
-        if first >= argc or last >= argc or first > last + (0 if step else 1):
-            if last >= argc:
-                return None
-            continue
-        flags = [f for f in _KEY_FLAGS if f.upper() in {x.upper() for x in spec["flags"]}]
+        if last >= argc or last < first or first >= argc:
+            return None
+        flags = [flag for flag in _KEY_FLAGS if flag.upper() in spec_flags]
         found.extend((i, flags) for i in range(first, last + 1, step))
+        if "INCOMPLETE" in spec_flags:
+            return None
     return found
+
+
+def _parse_count(arg: bytes) -> int | None:
+    if not arg.isdigit() or (arg[:1] == b"0" and arg != b"0"):
+        return None
+    return int(arg)
 
 
 def _getkeys(argv: list[bytes], with_flags: bool) -> Any:
     args = argv[2:]
-    cmd = lookup_command(args[0])
+    cmd = COMMANDS.get(args[0].lower())
     if cmd is not None and cmd.subcommands and len(args) > 1:
-        cmd = cmd.subcommands.get(args[1].lower(), None)
+        cmd = cmd.subcommands.get(args[1].lower())
     if cmd is None:
         raise CommandError("ERR Invalid command specified")
     entry = command_entry(cmd)
-    if not entry["key_specs"] and cmd.first_key == 0:
+    if all("NOT_KEY" in {f.upper() for f in spec["flags"]} for spec in entry["key_specs"]):
         raise CommandError("ERR The command has no key arguments")
     if (cmd.arity > 0 and cmd.arity != len(args)) or len(args) < -cmd.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")

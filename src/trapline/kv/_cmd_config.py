@@ -293,6 +293,7 @@ def config_set(client: Client, argv: list[bytes]) -> Any:
         raise syntax_error()
     server = client.server
     pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()  # names (an alias is a parameter of its own here, as in Redis)
     unknown: str | None = None
     failure: tuple[str, str] | None = None
     for i in range(2, len(argv), 2):
@@ -308,8 +309,9 @@ def config_set(client: Client, argv: list[bytes]) -> Any:
         if "immutable" in flags or "protected" in flags:
             kind = "immutable" if "immutable" in flags else "protected"
             failure = (shown, f"can't set {kind} config")
-        elif any(canonical == seen for seen, _ in pairs):
+        elif shown.lower() in seen:
             failure = (shown, "duplicate parameter")
+        seen.add(shown.lower())
         pairs.append((canonical, argv[i + 1].decode("latin-1")))
     if unknown is not None:
         raise CommandError(
