@@ -5,7 +5,9 @@ redis-py against trapline.kv."""
 
 import re
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -663,6 +665,48 @@ def test_shutdown_stops_the_server():
     assert hooked.is_set()
     client.close()
     bystander.close()
+
+
+def test_shutdown_ends_the_serve_process(tmp_path):
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "trapline", "kv", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--dir", str(tmp_path)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while subprocess.run([cli, "-p", str(port), "PING"], capture_output=True).returncode:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        done = subprocess.run([cli, "-p", str(port), "SHUTDOWN"], capture_output=True, timeout=10)
+        assert (done.returncode, done.stdout) == (0, b"")
+        assert process.wait(15) == 0
+        assert "trapline.kv stopped" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        process.stderr.close()
+
+
+def test_info_persistence_with_the_append_only_file(tmp_path):
+    config = trapline.kv.ServerConfig(appendonly="yes", dir=str(tmp_path))
+    server = KVThread(config).start()
+    try:
+        client = RawClient(server.port)
+        text = info_body(client.call("INFO", "persistence"))
+        values = dict(line.split(":", 1) for line in text.split("\r\n")[1:] if line)
+        assert values["aof_enabled"] == "1"
+        assert values["aof_last_write_status"] == "ok"
+        assert "aof_current_size" in values and "aof_buffer_length" in values
+        client.close()
+    finally:
+        server.stop()
 
 
 # -- real clients --------------------------------------------------------------------------------

@@ -200,7 +200,11 @@ def _memory(server: Server) -> str:
 
 
 def _persistence(server: Server) -> str:
-    return _lines(
+    aof = getattr(server, "aof", None)  # the append-only file (open if fd >= 0)
+    rewrites = getattr(aof, "rewrites", 0)
+    if getattr(aof, "fd", -1) < 0:
+        aof = None
+    text = _lines(
         "Persistence",
         [
             ("loading", 0),
@@ -221,13 +225,13 @@ def _persistence(server: Server) -> str:
             ("rdb_last_cow_size", 0),
             ("rdb_last_load_keys_expired", 0),
             ("rdb_last_load_keys_loaded", 0),
-            ("aof_enabled", int(config_value(server, "appendonly") == "yes")),
-            ("aof_rewrite_in_progress", 0),
+            ("aof_enabled", int(aof is not None)),
+            ("aof_rewrite_in_progress", int(getattr(aof, "rewrite_buffer", None) is not None)),
             ("aof_rewrite_scheduled", 0),
             ("aof_last_rewrite_time_sec", -1),
             ("aof_current_rewrite_time_sec", -1),
             ("aof_last_bgrewrite_status", "ok"),
-            ("aof_rewrites", 0),
+            ("aof_rewrites", rewrites),
             ("aof_rewrites_consecutive_failures", 0),
             ("aof_last_write_status", "ok"),
             ("aof_last_cow_size", 0),
@@ -235,6 +239,17 @@ def _persistence(server: Server) -> str:
             ("module_fork_last_cow_size", 0),
         ],
     )
+    if aof is not None:
+        try:
+            size = os.path.getsize(aof.path)
+        except (OSError, AttributeError, TypeError):
+            size = 0
+        buffered = len(getattr(aof, "buffer", b""))
+        text += (
+            f"aof_current_size:{size}\r\naof_base_size:{size}\r\naof_pending_rewrite:0\r\n"
+            f"aof_buffer_length:{buffered}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n"
+        )
+    return text
 
 
 def _stats(server: Server) -> str:
