@@ -621,8 +621,10 @@ def test_save_bgsave_role_dbsize(differ):
     differ.check("SAVE")
     differ.check("DISCARD")
     if b"dbsize" in COMMANDS:
+        differ.check("SELECT", "13")  # a database no test writes to
         differ.check("DBSIZE")
         differ.check("DBSIZE", "x")
+        differ.check("SELECT", "0")
 
 
 def test_bgsave(differ):
