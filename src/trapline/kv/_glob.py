@@ -65,32 +65,61 @@ def _class_regex(members: set[int]) -> bytes:
     return b"[" + b"".join(re.escape(bytes([c])) for c in sorted(members)) + b"]"
 
 
-def _translate(pattern: bytes, nocase: bool) -> bytes:
-    out: list[bytes] = []
+def _segments(pattern: bytes, nocase: bool) -> list[list[bytes]]:
+    """The pattern split at its stars: each segment a list of one-byte regular expressions."""
+    segments: list[list[bytes]] = [[]]
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == 0x2A:  # *
-            while i + 1 < n and pattern[i + 1] == 0x2A:
-                i += 1
-            out.append(b".*")
+            if segments[-1] or len(segments) == 1:
+                segments.append([])
             i += 1
         elif c == 0x3F:  # ?
-            out.append(b".")
+            segments[-1].append(b".")
             i += 1
         elif c == 0x5B:  # [
             members, i = _class_members(pattern, i + 1, nocase)
-            out.append(_class_regex(members))
+            segments[-1].append(_class_regex(members))
         else:
             if c == 0x5C and n - i >= 2:  # \x
                 i += 1
                 c = pattern[i]
             if nocase and 97 <= _lower(c) <= 122:
-                out.append(_class_regex({_lower(c), _lower(c) - 32}))
+                segments[-1].append(_class_regex({_lower(c), _lower(c) - 32}))
             else:
-                out.append(re.escape(bytes([c])))
+                segments[-1].append(re.escape(bytes([c])))
             i += 1
-    return b"".join(out)
+    return segments
+
+
+def _compile(pattern: bytes, nocase: bool) -> Matcher:
+    segments = [
+        (re.compile(b"".join(parts), re.DOTALL), len(parts)) for parts in _segments(pattern, nocase)
+    ]
+    if len(segments) == 1:
+        fullmatch = segments[0][0].fullmatch
+        return lambda text: bool(text) and fullmatch(text) is not None
+    # With stars, each segment matches a fixed number of bytes: anchor the first at the start
+    # and the last at the end, and place the middle ones leftmost-first in between (greedy
+    # placement is optimal, so this is linear-ish where a backtracking regex is exponential).
+    (head, head_len), *middle, (tail, tail_len) = segments
+
+    def match(text: bytes) -> bool:
+        end = len(text) - tail_len
+        if not text or end < head_len or not head.match(text):
+            return False
+        if tail_len and not tail.match(text, end):
+            return False
+        pos = head_len
+        for segment, _ in middle:
+            found = segment.search(text, pos, end)
+            if found is None:
+                return False
+            pos = found.end()
+        return True
+
+    return match
 
 
 @functools.lru_cache(maxsize=4096)
@@ -98,10 +127,7 @@ def compile_glob(pattern: bytes, nocase: bool = False) -> Matcher:
     """A function telling whether a byte string matches ``pattern``."""
     if not pattern:
         return lambda text: not text
-    if pattern == b"*":
-        return bool
-    fullmatch = re.compile(_translate(pattern, nocase), re.DOTALL).fullmatch
-    return lambda text: bool(text) and fullmatch(text) is not None
+    return _compile(pattern, nocase)
 
 
 def glob_match(pattern: bytes, text: bytes, nocase: bool = False) -> bool:
