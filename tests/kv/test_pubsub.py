@@ -281,8 +281,8 @@ def test_glob_with_many_stars_stays_fast():
     pattern = b"*a" * 40 + b"*b"
     assert not glob_match(pattern, b"a" * 300)
     assert glob_match(pattern, b"a" * 300 + b"b")
-    assert glob_match(b"*a?[bc]*", b"xxabyy")
-    assert not glob_match(b"*a?[bc]*d", b"xxabyy")
+    assert glob_match(b"*a?[bc]*", b"xxabcyy")
+    assert not glob_match(b"*a?[bc]*d", b"xxabcyy")
     assert time.perf_counter() - start < 1
 
 
