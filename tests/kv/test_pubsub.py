@@ -32,6 +32,20 @@ def same(pair):
     return actual
 
 
+def quiesce(differ):
+    """Wait until both servers have dropped the subscriptions of earlier tests' connections
+    (closing a connection is noticed asynchronously)."""
+    deadline = time.monotonic() + 10
+    for client in differ.main:
+        while (
+            client.call("PUBSUB", "NUMPAT") != b":0\r\n"
+            or client.call("PUBSUB", "CHANNELS") != b"*0\r\n"
+            or client.call("PUBSUB", "SHARDCHANNELS") != b"*0\r\n"
+        ):
+            assert time.monotonic() < deadline, "subscriptions of closed connections linger"
+            time.sleep(0.01)
+
+
 def parse(data):
     """A raw RESP2/RESP3 reply as Python values (lists for arrays, sets and pushes)."""
 
@@ -124,6 +138,7 @@ def test_subscribe_and_psubscribe_both_deliver(differ):
 
 
 def test_pubsub_introspection(differ):
+    quiesce(differ)
     first, second = differ.connection(), differ.connection()
     both(first, "SUBSCRIBE", "news.tech", "news.art", "x", replies=3)
     both(second, "SUBSCRIBE", "news.tech")
@@ -220,6 +235,7 @@ def test_subscribe_inside_transaction(differ):
 
 
 def test_shard_channels(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "SSUBSCRIBE", "s1", "s2", "s1", replies=3)
     both(sub, "SUBSCRIBE", "s1")  # counts are separate from shard channels
@@ -243,6 +259,7 @@ def test_shard_channels(differ):
 
 def test_glob_patterns_match_like_redis(differ):
     """PUBSUB CHANNELS <pattern> over random channels and patterns (Redis's stringmatchlen)."""
+    quiesce(differ)
     rng = random.Random(7)
     alphabet = "ab[]^-\\*?Az"
     words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(60)}
