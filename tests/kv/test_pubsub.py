@@ -74,6 +74,7 @@ def parse(data):
 
 
 def test_subscribe_publish_unsubscribe(differ):
+    quiesce(differ)
     sub, pub = differ.connection(), differ.main
     assert both(sub, "SUBSCRIBE", "chan1", "chan2", replies=2)[1].endswith(b":2\r\n")
     assert both(pub, "PUBLISH", "chan1", "hello") == [b":1\r\n"]
@@ -91,6 +92,7 @@ def test_subscribe_publish_unsubscribe(differ):
 
 
 def test_subscribe_twice_and_unsubscribe_unknown(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "SUBSCRIBE", "chan1", "chan1", "chan1", replies=3)
     both(differ.main, "PUBLISH", "chan1", "once")
@@ -103,6 +105,7 @@ def test_subscribe_twice_and_unsubscribe_unknown(differ):
 
 
 def test_publish_to_several_subscribers(differ):
+    quiesce(differ)
     first, second = differ.connection(), differ.connection()
     both(first, "SUBSCRIBE", "chan1")
     both(second, "SUBSCRIBE", "chan1")
@@ -112,6 +115,7 @@ def test_publish_to_several_subscribers(differ):
 
 
 def test_psubscribe_patterns(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "PSUBSCRIBE", "foo.*", "bar.*", replies=2)
     for channel, receivers in (("foo.1", 1), ("bar.1", 1), ("foo1", 0), ("barfoo.1", 0)):
@@ -129,6 +133,7 @@ def test_psubscribe_patterns(differ):
 
 
 def test_subscribe_and_psubscribe_both_deliver(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "SUBSCRIBE", "foo.bar")
     both(sub, "PSUBSCRIBE", "foo.*")
@@ -177,6 +182,7 @@ def test_pubsub_errors_and_help(differ):
 
 
 def test_resp2_subscriber_may_only_subscribe_ping_quit_reset(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "SUBSCRIBE", "chan")
     both(sub, "ECHO", "x")
@@ -191,6 +197,7 @@ def test_resp2_subscriber_may_only_subscribe_ping_quit_reset(differ):
 
 
 def test_resp3_pushes_and_commands_while_subscribed(differ):
+    quiesce(differ)
     sub = differ.connection()
     for client in sub:
         client.call("HELLO", "3")  # (the reply holds the connection id, which differs)
@@ -222,6 +229,7 @@ def test_pipelined_subscribe_keeps_reply_order(differ):
 
 
 def test_subscribe_inside_transaction(differ):
+    quiesce(differ)
     sub = differ.connection()
     both(sub, "MULTI")
     both(sub, "SUBSCRIBE", "chan")
