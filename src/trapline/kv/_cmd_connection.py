@@ -24,7 +24,7 @@ def ping(client: Client, argv: list[bytes]) -> Any:
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, "fast", keys=(0, 0, 0))
+@command("echo", 2, "loading stale fast", keys=(0, 0, 0))
 def echo(client: Client, argv: list[bytes]) -> Any:
     return argv[1]
 

@@ -392,6 +392,8 @@ class Server:
                 tg.spawn(self._pusher, client, stream, name=f"kv pusher {client.id}")
                 await self._serve(client, stream)
                 tg.cancel_scope.cancel()
+        except* (trapline.BrokenResourceError, trapline.ClosedResourceError):
+            pass  # the client hung up or reset the connection: a normal disconnect
         finally:
             client.scope = None
             self.drop_client(client)
