@@ -428,14 +428,6 @@ async def test_waiters_are_served_first_come_first_served(virtual_clock):
     assert server.blocked_on == {}
 
 
-# Server.block deletes a key's parking lot when it is momentarily empty, which it is while the
-# clients it woke are retrying: one that finds nothing parks again on the deleted lot, and no
-# later write wakes it. The fix (in _server.py, not owned here) counts the clients blocked on
-# each key and drops the lot with the last of them.
-_LOST_RACE = pytest.mark.xfail(reason="Server.block drops a lot that woken waiters still use")
-
-
-@_LOST_RACE
 async def test_waiter_that_lost_the_race_keeps_waiting_in_order(virtual_clock):
     server = trapline.kv.Server()
     writer = server.new_client("writer")
@@ -460,7 +452,6 @@ async def test_waiter_that_lost_the_race_keeps_waiting_in_order(virtual_clock):
     assert server.dbs[0].get(b"k") is None
 
 
-@_LOST_RACE
 async def test_blmpop_waiter_left_over_by_a_transaction_is_served_later(virtual_clock):
     """Redis's "BLMPOP with multiple blocked clients": the last waiter gets the next push."""
     server = trapline.kv.Server()
@@ -692,3 +683,22 @@ def test_parse_timeout():
     for junk in [b"", b"x", b"nan", b" 1", b"1e99999"]:
         with pytest.raises(CommandError, match="not a float or out of range"):
             parse_timeout(junk)
+
+
+def test_a_push_serves_blocked_clients_before_the_next_pipelined_command(differ):
+    """Redis hands a pushed element to a blocked client right after the push, so a pipelined
+    LPOP that follows finds nothing."""
+    blocked = differ.connection()
+    for client in blocked:
+        client.send(b"*3\r\n$5\r\nBLPOP\r\n$2\r\npk\r\n$1\r\n0\r\n")
+    import time
+
+    time.sleep(0.1)  # both servers have parked the BLPOP
+    redis, kv = differ.main
+    pipeline = b"*3\r\n$5\r\nLPUSH\r\n$2\r\npk\r\n$1\r\na\r\n*2\r\n$4\r\nLPOP\r\n$2\r\npk\r\n"
+    replies = []
+    for client in (redis, kv):
+        client.send(pipeline)
+        replies.append((client.read_reply(), client.read_reply()))
+    assert replies[0] == replies[1] == (b":1\r\n", b"$-1\r\n")
+    assert blocked[0].read_reply() == blocked[1].read_reply() == b"*2\r\n$2\r\npk\r\n$1\r\na\r\n"

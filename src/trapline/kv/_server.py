@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import trapline
-from trapline.lowlevel import ParkingLot
+from trapline.lowlevel import ParkingLot, Task, current_task, park, reschedule
 
 from . import _registry  # noqa: F401 - registers the commands
 from ._cmd_pubsub import PubSub
@@ -166,7 +166,10 @@ class Server:
         self._ids = itertools.count(1)
         self._epoch = time.time()
         self._clock_start: float | None = None
-        self.blocked_on: dict[tuple[int, bytes], ParkingLot] = {}
+        #: Clients blocked on each (db, key), in the order they blocked.
+        self.blocked_on: dict[tuple[int, bytes], dict[_Waiter, None]] = {}
+        # Keys with blocked clients that a command touched: served after the command.
+        self._ready: dict[tuple[int, bytes], None] = {}
         self.watchers: dict[tuple[int, bytes], set[Client]] = {}
         self.stats: dict[str, int] = {
             "total_connections_received": 0,
@@ -230,9 +233,8 @@ class Server:
         if watchers:
             for client in watchers:
                 client.watch_dirty = True
-        lot = self.blocked_on.get(slot)
-        if lot:
-            lot.unpark_all()
+        if slot in self.blocked_on:
+            self._ready[slot] = None
 
     def key_expired(self, db: Database, key: bytes) -> None:
         self.stats["expired_keys"] += 1
@@ -291,7 +293,10 @@ class Server:
                 f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
                 "PING / QUIT / RESET are allowed in this context"
             )
-        return self.call(client, cmd, argv)
+        reply = self.call(client, cmd, argv)
+        if self._ready:
+            self.serve_blocked()
+        return reply
 
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run an already validated command (also used by EXEC)."""
@@ -313,38 +318,68 @@ class Server:
     # -- blocking ------------------------------------------------------------------------------
 
     async def block(self, client: Client, blocked: Blocked, argv: list[bytes] | None = None) -> Any:
-        """Park ``client`` until ``blocked.retry()`` gives a reply or the deadline passes.
+        """Park ``client`` until it is served (see ``serve_blocked``) or the deadline passes.
 
-        ``argv`` is the blocking command; when it finally succeeds the write hooks see it."""
-        db = client.db
-        slots = [(db.id, key) for key in blocked.keys]
-        lots = []
-        for slot in slots:
-            lot = self.blocked_on.get(slot)
-            if lot is None:
-                lot = self.blocked_on[slot] = ParkingLot("kv blocked client")
-            lots.append(lot)
+        ``argv`` is the blocking command; when it is served, the write hooks see it."""
+        waiter = _Waiter(client, blocked, argv, current_task())
+        db_id = client.db.id
+        waiter.slots = list(dict.fromkeys((db_id, key) for key in blocked.keys))
+        for slot in waiter.slots:
+            self.blocked_on.setdefault(slot, {})[waiter] = None
         client.blocked = True
         try:
+            # The client's earlier replies were flushed before it got here, which is a
+            # checkpoint: a key may have been filled meanwhile, so look once more.
+            reply = blocked.retry()
+            if reply is not None:
+                self._served(waiter, reply)
+                return reply
             deadline = trapline.current_time() + (
                 (blocked.deadline_ms - self.now_ms()) / 1000 if blocked.deadline_ms else 1e18
             )
             with trapline.move_on_at(deadline):
-                while True:
-                    await _park_on_any(lots)
-                    reply = blocked.retry()
-                    if reply is not None:
-                        if argv is not None and self.write_hooks:
-                            name = argv[0].decode("ascii", "replace").lower()
-                            for hook in self.write_hooks:
-                                hook(client, name, argv, reply)
-                        return reply
+                return await park(_BlockedReason(blocked.keys))
             return blocked.on_timeout
         finally:
             client.blocked = False
-            for slot, lot in zip(slots, lots, strict=True):
-                if not lot and self.blocked_on.get(slot) is lot:
+            self._unblock(waiter)
+
+    def _unblock(self, waiter: _Waiter) -> None:
+        for slot in waiter.slots:
+            waiters = self.blocked_on.get(slot)
+            if waiters is not None:
+                waiters.pop(waiter, None)
+                if not waiters:
                     del self.blocked_on[slot]
+
+    def _served(self, waiter: _Waiter, reply: Any) -> None:
+        argv = waiter.argv
+        if argv is not None and self.write_hooks and type(reply) is not Error:
+            name = argv[0].decode("ascii", "replace").lower()
+            for hook in self.write_hooks:
+                hook(waiter.client, name, argv, reply)
+
+    def serve_blocked(self) -> None:
+        """Serve clients blocked on keys that commands just touched, as Redis does after each
+        command: in the order they blocked, each getting the data before anything else runs."""
+        ready = self._ready
+        while ready:
+            slot = next(iter(ready))
+            del ready[slot]
+            waiters = self.blocked_on.get(slot)
+            if not waiters:
+                continue
+            for waiter in list(waiters):
+                task = waiter.task
+                if task is None:
+                    continue
+                reply = waiter.blocked.retry()
+                if reply is None:
+                    continue
+                waiter.task = None
+                self._unblock(waiter)
+                self._served(waiter, reply)
+                reschedule(task, reply)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -508,16 +543,27 @@ class Server:
                         await trapline.checkpoint()
 
 
-async def _park_on_any(lots: list[ParkingLot]) -> None:
-    """Wait until any of ``lots`` is unparked."""
-    if len(lots) == 1:
-        await lots[0].park()
-        return
-    async with trapline.TaskGroup() as tg:
-        for lot in lots:
+class _Waiter:
+    """A client blocked on keys: what to retry, and the task to hand the reply to."""
 
-            async def wait(lot: ParkingLot = lot) -> None:
-                await lot.park()
-                tg.cancel_scope.cancel()
+    __slots__ = ("argv", "blocked", "client", "slots", "task")
 
-            tg.spawn(wait)
+    def __init__(
+        self, client: Client, blocked: Blocked, argv: list[bytes] | None, task: Task
+    ) -> None:
+        self.client = client
+        self.blocked = blocked
+        self.argv = argv
+        self.task: Task | None = task
+        self.slots: list[tuple[int, bytes]] = []
+
+
+class _BlockedReason:
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: Any) -> None:
+        self.keys = keys
+
+    def __str__(self) -> str:
+        names = " ".join(key.decode("utf-8", "replace") for key in self.keys)
+        return f"kv client blocked on {names}"
