@@ -34,20 +34,50 @@ async def test_wait_readable_wakes_when_data_arrives(pair):
     assert got == [b"hello"]
 
 
-async def test_interest_stays_registered_between_waits_and_is_dropped_when_unwanted(pair):
+class PassCounter(trapline.lowlevel.Instrument):
+    def __init__(self):
+        self.io_waits = 0
+
+    def before_io_wait(self, timeout):
+        self.io_waits += 1
+
+
+async def test_registered_once_and_an_unread_socket_does_not_spin_the_loop(pair):
     a, b = pair
-    for i in range(3):
+    for _ in range(3):
         b.send(b"x")
         await wait_readable(a)
         assert a.recv(10) == b"x"
         assert io_statistics().registered_fds == 1
-    # Data arrives while nobody waits: the event is spurious and the interest is dropped,
-    # so the loop does not spin on a readable socket.
+    # Data arrives while nobody waits. The loop must not spin on the readable socket.
+    counter = PassCounter()
+    trapline.lowlevel.add_instrument(counter)
     b.send(b"y")
-    await trapline.sleep(0.01)
-    assert io_statistics().registered_fds == 0
-    await wait_readable(a)  # re-registers and sees the pending data at once
+    await trapline.sleep(0.05)
+    trapline.lowlevel.remove_instrument(counter)
+    assert counter.io_waits <= 3
+    # The edge that nobody waited for is not lost: the next wait sees the data at once.
+    with trapline.fail_after(5):
+        await wait_readable(a)
     assert a.recv(10) == b"y"
+
+
+async def test_a_stale_readiness_hint_costs_one_extra_wait_and_no_lost_wakeup(pair):
+    a, b = pair
+    b.send(b"0")
+    await wait_readable(a)  # registers interest in a
+    assert a.recv(10) == b"0"
+    b.send(b"1")
+    await trapline.sleep(0.01)  # reported while nobody waits: a hint
+    assert a.recv(10) == b"1"  # read without waiting: the hint is now stale
+    await wait_readable(a)  # returns at once (stale hint), the caller's recv would say EAGAIN
+    with trapline.move_on_after(0.05) as scope:
+        await wait_readable(a)  # now it really waits
+    assert scope.cancelled_caught
+    b.send(b"2")
+    with trapline.fail_after(5):
+        await wait_readable(a)
+    assert a.recv(10) == b"2"
 
 
 async def test_wait_writable_returns_for_a_writable_socket(pair):
