@@ -215,10 +215,12 @@ class _Backend:
                     self._register(fd, record.mask, new)
                     record.mask = new
                     record.unwanted = 0
-                    if not new and record.reader is None and record.writer is None:
-                        if not record.read_hint and not record.write_hint:
-                            del records[fd]
-                            self.idle = not records
+                    if (
+                        not (new or record.reader or record.writer or record.read_hint)
+                        and not record.write_hint
+                    ):
+                        del records[fd]
+                        self.idle = not records
 
     # -- the rest of the interface -------------------------------------------------------------
 

@@ -44,6 +44,9 @@ class Command:
     step: int = 0
     subcommands: dict[bytes, Command] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.name_bytes = self.name.encode()
+
     @property
     def fullname(self) -> str:
         return self.name

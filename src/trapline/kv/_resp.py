@@ -47,10 +47,12 @@ class ProtocolError(Exception):
     """The client broke the protocol: reply ``-ERR <message>`` and close the connection."""
 
 
-def parse_int(data: bytes | bytearray | memoryview) -> int | None:
+def parse_int(data: bytes | bytearray) -> int | None:
     """Redis ``string2ll``: a canonical signed 64-bit decimal (no '+', no leading zeros, no
     spaces), else None."""
     length = len(data)
+    if 0 < length < 19 and data.isdigit() and (data[0] != 48 or length == 1):
+        return int(data)  # the common case: a small non-negative number, canonical
     if length == 0 or length >= 21:
         return None
     text = bytes(data)

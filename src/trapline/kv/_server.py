@@ -271,6 +271,27 @@ class Server:
 
     def execute(self, client: Client, argv: list[bytes]) -> Any:
         """Run one command for ``client``; returns the reply (or ``Blocked``)."""
+        # The fast path: a known plain command with the right arity from an ordinary client
+        # (authenticated, not in MULTI, not subscribed). Everything else takes the full path.
+        cmd = COMMANDS.get(argv[0].lower())
+        if (
+            cmd is not None
+            and not cmd.subcommands
+            and client.authenticated
+            and client.multi is None
+            and not client.channels
+            and not client.patterns
+            and not client.shard_channels
+        ):
+            arity = cmd.arity
+            if arity == len(argv) or (arity < 0 and len(argv) >= -arity):
+                reply = self.call(client, cmd, argv)
+                if self._ready:
+                    self.serve_blocked()
+                return reply
+        return self._execute(client, argv)
+
+    def _execute(self, client: Client, argv: list[bytes]) -> Any:
         cmd = self.lookup(argv)
         if type(cmd) is Error:
             if client.multi is not None:
@@ -301,7 +322,7 @@ class Server:
     def call(self, client: Client, cmd: Command, argv: list[bytes]) -> Any:
         """Run an already validated command (also used by EXEC)."""
         self.stats["total_commands_processed"] += 1
-        client.last_command = cmd.name.encode()
+        client.last_command = cmd.name_bytes
         handler = cmd.handler
         assert handler is not None
         try:
@@ -478,8 +499,7 @@ class Server:
                     break
                 if not argv:
                     continue
-                first = argv[0].lower()
-                if first in (b"post", b"host:"):
+                if len(argv[0]) in (4, 5) and argv[0].lower() in (b"post", b"host:"):
                     logger.warning("possible security attack (HTTP to the kv port); closing")
                     return
                 reply = execute(client, argv)
