@@ -16,8 +16,9 @@ Some facts about epoll this relies on:
   direction leaves a readiness *hint*, so the next wait returns at once without a trip through
   ``epoll_wait``; in request/response traffic the next request usually lands before the handler
   waits again, so this is the common case. Only when the same fd is reported again with still
-  nobody waiting (its task is busy elsewhere) is the interest dropped, so a readable socket that
-  nobody reads cannot spin the loop. (Edge-triggered epoll was tried and rejected: a stream that
+  nobody waiting *and* the loop had nothing else to do (its poll was allowed to block) is the
+  interest dropped, so a readable socket that nobody reads cannot spin the loop, while a busy
+  server never pays an ``epoll_ctl`` per request. (Edge-triggered epoll was tried and rejected: a stream that
   waits before reading after a short read, the other measured optimisation, can miss data or an
   end of stream that arrived in the same edge as the bytes it just read.)
 * ``EPOLLERR`` and ``EPOLLHUP`` are reported whatever the mask; both wake readers and writers,
@@ -96,6 +97,7 @@ class _Backend:
         self._wake_fd = self._wake_recv.fileno()
         #: True while no fd other than the wake-up socket has interest registered.
         self.idle = True
+        self._blocking = False  # the last poll was allowed to block
 
     # -- subclass hooks ------------------------------------------------------------------------
 
@@ -208,9 +210,11 @@ class _Backend:
                     unwanted |= self._OUT
             if unwanted & record.mask:
                 record.unwanted += 1
-                if record.unwanted >= 2:
-                    # Reported twice with nobody waiting: the owner is busy elsewhere. Drop
-                    # the interest so the loop does not spin; its next wait re-registers.
+                if record.unwanted >= 2 and self._blocking:
+                    # Reported again with nobody waiting, and the loop had nothing else to do:
+                    # level-triggered interest would make it spin. Drop the interest; the
+                    # owner's next wait re-registers. (While tasks are running the poll does
+                    # not block, so a busy owner about to read costs nothing.)
                     new = record.mask & ~unwanted
                     self._register(fd, record.mask, new)
                     record.mask = new
@@ -285,6 +289,7 @@ if sys.platform == "linux":
                 self._epoll.modify(fd, new)
 
         def get_events(self, timeout: float) -> list[tuple[int, int]]:
+            self._blocking = timeout > 0
             if timeout == math.inf:
                 return self._epoll.poll(-1, 1024)
             return self._epoll.poll(max(timeout, 0.0), 1024)
@@ -316,6 +321,7 @@ class SelectorBackend(_Backend):
             self._selector.modify(fd, new)
 
     def get_events(self, timeout: float) -> list[tuple[int, int]]:
+        self._blocking = timeout > 0
         wait = None if timeout == math.inf else max(timeout, 0.0)
         return [(key.fd, mask) for key, mask in self._selector.select(wait)]
 
