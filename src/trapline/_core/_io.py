@@ -18,9 +18,9 @@ Some facts about epoll this relies on:
   waits again, so this is the common case. Only when the same fd is reported again with still
   nobody waiting *and* the loop had nothing else to do (its poll was allowed to block) is the
   interest dropped, so a readable socket that nobody reads cannot spin the loop, while a busy
-  server never pays an ``epoll_ctl`` per request. (Edge-triggered epoll was tried and rejected: a stream that
-  waits before reading after a short read, the other measured optimisation, can miss data or an
-  end of stream that arrived in the same edge as the bytes it just read.)
+  server never pays an ``epoll_ctl`` per request. (Edge-triggered epoll was tried and rejected:
+  a stream that waits before reading after a short read, the other measured optimisation, can
+  miss data or an end of stream that arrived in the same edge as the bytes it just read.)
 * ``EPOLLERR`` and ``EPOLLHUP`` are reported whatever the mask; both wake readers and writers,
   whose next system call then reports the error or end of stream.
 * epoll tracks open file *descriptions*, not fd numbers, and forgets one only when its last fd
