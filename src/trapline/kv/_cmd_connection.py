@@ -38,9 +38,9 @@ def quit_(client: Client, argv: list[bytes]) -> Any:
 @command("select", 2, "loading stale fast", keys=(0, 0, 0))
 def select(client: Client, argv: list[bytes]) -> Any:
     index = parse_int_arg(argv[1])
-    if index < 0 or index > 2**31 - 1:
-        raise CommandError("ERR value is out of range, must be positive")
-    if index >= len(client.server.dbs):
+    if index < -(2**31) or index > 2**31 - 1:
+        raise CommandError("ERR value is out of range")
+    if index < 0 or index >= len(client.server.dbs):
         raise CommandError("ERR DB index is out of range")
     client.db = client.server.dbs[index]
     return OK
