@@ -133,3 +133,23 @@ async def test_expiry_is_exact_on_the_virtual_clock(virtual_clock):
     assert run(client, [b"INCR", b"n"]) == 2  # INCR keeps the TTL
     await trapline.sleep(2)
     assert run(client, [b"EXISTS", b"n"]) == 0
+
+
+def test_lcs(differ):
+    c = differ.check
+    c("MSET", "key1", "ohmytext", "key2", "mynewtext")
+    c("LCS", "key1", "key2")
+    c("LCS", "key1", "key2", "LEN")
+    c("LCS", "key1", "key2", "IDX")
+    c("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4")
+    c("LCS", "key1", "key2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN")
+    c("LCS", "key1", "key2", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "-3")
+    c("LCS", "key1", "key2", "LEN", "IDX")
+    c("LCS", "key1", "key2", "BOGUS")
+    c("LCS", "key1", "missing")
+    c("LCS", "missing", "missing", "IDX")
+    c("SET", "a", "rhodesian")
+    c("SET", "b", "ridgeback")
+    c("LCS", "a", "b", "IDX", "WITHMATCHLEN")
+    c("LPUSH", "l", "x")
+    c("LCS", "key1", "l")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._cmd_hashes import format_long_double, long_double_round, parse_long_double
 from ._commands import command, parse_int_arg, syntax_error
 from ._db import WRONGTYPE, CommandError
-from ._resp import Simple, parse_int
+from ._resp import Map, Simple, parse_int
 
 if TYPE_CHECKING:
     from ._server import Client
@@ -346,3 +346,90 @@ def setrange(client: Client, argv: list[bytes]) -> Any:
     new = padded[:offset] + patch + padded[offset + len(patch) :]
     client.db.set(argv[1], new, keep_ttl=True)
     return len(new)
+
+
+@command("lcs", -3, "readonly", keys=(1, 2, 1))
+def lcs(client: Client, argv: list[bytes]) -> Any:
+    """Longest common subsequence (Redis 7.0's dynamic programme, ranges emitted backwards)."""
+    db = client.db
+    a, b = db.get(argv[1]), db.get(argv[2])
+    if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
+        raise CommandError("ERR The specified keys must contain string values")
+    a = a or b""
+    b = b or b""
+    get_len = get_idx = with_match_len = False
+    min_match_len = 0
+    i = 3
+    while i < len(argv):
+        option = argv[i].lower()
+        if option == b"idx":
+            get_idx = True
+        elif option == b"len":
+            get_len = True
+        elif option == b"withmatchlen":
+            with_match_len = True
+        elif option == b"minmatchlen" and i + 1 < len(argv):
+            min_match_len = max(parse_int_arg(argv[i + 1]), 0)
+            i += 1
+        else:
+            raise syntax_error()
+        i += 1
+    if get_len and get_idx:
+        raise CommandError("ERR If you want both the length and indexes, please just use IDX.")
+    alen, blen = len(a), len(b)
+    if (alen + 1) * (blen + 1) * 4 > client.server.config.get_int("proto-max-bulk-len"):
+        raise CommandError(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+        )
+    table = [[0] * (blen + 1) for _ in range(alen + 1)]
+    for x in range(1, alen + 1):
+        row, previous, ax = table[x], table[x - 1], a[x - 1]
+        for y in range(1, blen + 1):
+            if ax == b[y - 1]:
+                row[y] = previous[y - 1] + 1
+            else:
+                up, left = previous[y], row[y - 1]
+                row[y] = up if up > left else left
+    total = table[alen][blen]
+    if get_len:
+        return total
+    result = bytearray(total)
+    matches: list[Any] = []
+    index, x, y = total, alen, blen
+    a_start = alen  # alen means "no range open"
+    a_end = b_start = b_end = 0
+    while x > 0 and y > 0:
+        emit = False
+        if a[x - 1] == b[y - 1]:
+            result[index - 1] = a[x - 1]
+            if a_start == alen:
+                a_start = a_end = x - 1
+                b_start = b_end = y - 1
+            elif a_start == x and b_start == y:
+                a_start -= 1
+                b_start -= 1
+            else:
+                emit = True
+            if a_start == 0 or b_start == 0:
+                emit = True
+            index -= 1
+            x -= 1
+            y -= 1
+        else:
+            if table[x - 1][y] > table[x][y - 1]:
+                x -= 1
+            else:
+                y -= 1
+            if a_start != alen:
+                emit = True
+        if emit:
+            length = a_end - a_start + 1
+            if get_idx and (min_match_len == 0 or length >= min_match_len):
+                match: list[Any] = [[a_start, a_end], [b_start, b_end]]
+                if with_match_len:
+                    match.append(length)
+                matches.append(match)
+            a_start = alen
+    if get_idx:
+        return Map([(b"matches", matches), (b"len", total)])
+    return bytes(result)
