@@ -180,10 +180,10 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _start(tmp_path, port):
+def _start(tmp_path, port, fsync="always"):
     process = subprocess.Popen(
         [sys.executable, "-m", "trapline", "kv", "serve", "--port", str(port)]
-        + ["--dir", str(tmp_path), "--appendonly", "yes", "--appendfsync", "always"],
+        + ["--dir", str(tmp_path), "--appendonly", "yes", "--appendfsync", fsync],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -229,3 +229,23 @@ def test_kill_9_loses_no_acknowledged_write(tmp_path, kill_after):
         process.send_signal(signal.SIGTERM)
         process.wait(10)
     assert set(acknowledged) <= stored
+
+
+def test_sigterm_is_a_graceful_shutdown_that_keeps_the_log(tmp_path):
+    """everysec: writes acknowledged just before SIGTERM are flushed and fsynced on the way out."""
+    port = _free_port()
+    process, client = _start(tmp_path, port, fsync="everysec")
+    try:
+        for i in range(200):
+            assert client.call("SADD", "s", str(i)) == b":1\r\n"
+    finally:
+        client.close()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    process, client = _start(tmp_path, port, fsync="everysec")
+    try:
+        assert client.call("SCARD", "s") == b":200\r\n"
+    finally:
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
