@@ -208,35 +208,50 @@ class RequestParser:
                 return []
             self._multibulk_len = count
             self._args = []
+        # The hot loop: locals instead of attributes, state written back once at the end.
         args = self._args
-        while self._multibulk_len:
-            bulk_len = self._bulk_len
+        remaining = self._multibulk_len
+        bulk_len = self._bulk_len
+        size = len(buffer)
+        find = buffer.find
+        append = args.append
+        while remaining:
             if bulk_len == -1:
-                newline = buffer.find(b"\r", pos)
+                newline = find(b"\r", pos)
                 if newline == -1:
-                    if len(buffer) - pos > PROTO_INLINE_MAX_SIZE:
+                    if size - pos > PROTO_INLINE_MAX_SIZE:
                         raise ProtocolError("Protocol error: too big bulk count string")
                     break
-                if newline + 1 >= len(buffer):
+                if newline + 1 >= size:
                     break
                 if buffer[pos] != 0x24:  # '$'
                     raise ProtocolError(f"Protocol error: expected '$', got '{chr(buffer[pos])}'")
-                declared = parse_int(buffer[pos + 1 : newline])
+                header = buffer[pos + 1 : newline]
+                if (
+                    0 < len(header) < 12
+                    and header.isdigit()
+                    and (header[0] != 48 or len(header) == 1)
+                ):
+                    declared: int | None = int(header)
+                else:
+                    declared = parse_int(header)
                 if declared is None or declared < 0 or declared > self.max_bulk_len:
                     raise ProtocolError("Protocol error: invalid bulk length")
-                bulk_len = declared
-                if bulk_len > 16384 and self.auth_required:
+                if declared > 16384 and self.auth_required:
                     raise ProtocolError("Protocol error: unauthenticated bulk length")
+                bulk_len = declared
                 pos = newline + 2
-                self._bulk_len = bulk_len
-            if len(buffer) - pos < bulk_len + 2:
+            end = pos + bulk_len
+            if size < end + 2:
                 break
-            args.append(bytes(buffer[pos : pos + bulk_len]))
-            pos += bulk_len + 2
-            self._bulk_len = -1
-            self._multibulk_len -= 1
+            append(bytes(buffer[pos:end]))
+            pos = end + 2
+            bulk_len = -1
+            remaining -= 1
         self._pos = pos
-        if self._multibulk_len:
+        self._bulk_len = bulk_len
+        self._multibulk_len = remaining
+        if remaining:
             return None
         self._args = []
         return args
