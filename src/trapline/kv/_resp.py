@@ -14,6 +14,7 @@ an array, and ``Simple``, ``Error``, ``Map``, ``SetReply``, ``Double``, ``Bool``
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, final
 
@@ -148,6 +149,8 @@ class RequestParser:
 
     __slots__ = (
         "_args",
+        "_batch",
+        "_batch_sizes",
         "_buffer",
         "_bulk_len",
         "_multibulk_len",
@@ -162,6 +165,8 @@ class RequestParser:
         self._multibulk_len = 0
         self._bulk_len = -1
         self._args: list[bytes] = []
+        self._batch: deque[list[bytes]] = deque()
+        self._batch_sizes: deque[int] = deque()  # bytes of each batched command
         self.max_bulk_len = max_bulk_len
         self.auth_required = False
 
@@ -173,16 +178,29 @@ class RequestParser:
         buffer += data
 
     def buffered(self) -> int:
-        """Bytes received and not yet consumed (the client's query buffer)."""
-        return len(self._buffer) - self._pos
+        """Bytes received and not yet returned as commands (the client's query buffer)."""
+        return len(self._buffer) - self._pos + sum(self._batch_sizes)
 
     def has_pending(self) -> bool:
         """True if a command has started arriving but is not complete."""
         return self._multibulk_len > 0 or self._pos < len(self._buffer)
 
     def next_command(self) -> list[bytes] | None:
+        batch = self._batch
+        if batch:
+            self._batch_sizes.popleft()
+            return batch.popleft()
         buffer = self._buffer
         pos = self._pos
+        if (
+            self._multibulk_len == 0
+            and len(buffer) - pos > 64
+            and buffer[pos] == 0x2A
+            and not self.auth_required
+            and self._split(pos)
+        ):
+            self._batch_sizes.popleft()
+            return batch.popleft()
         if self._multibulk_len == 0:
             if pos >= len(buffer):
                 if pos:
@@ -255,6 +273,46 @@ class RequestParser:
             return None
         self._args = []
         return args
+
+    def _split(self, pos: int) -> bool:
+        """Fast path for pipelines: parse every complete, plain command in the buffer at once.
+
+        Splitting on CRLF turns ``*3 $3 SET $1 k $1 v`` into tokens in one C call; a command is
+        taken only if every bulk length token is exactly ``$<len(arg)>`` (canonical, and no
+        CRLF inside the argument). The first command that is not that simple, or not complete,
+        stops the batch and the general parser takes over from there, errors included.
+        """
+        tokens = bytes(self._buffer[pos:]).split(b"\r\n")
+        complete = len(tokens) - 1  # the last piece has no CRLF after it yet
+        batch = self._batch
+        sizes = self._batch_sizes
+        i = consumed = 0
+        while i < complete:
+            head = tokens[i]
+            count_text = head[1:]
+            if (
+                head[:1] != b"*"
+                or not count_text.isdigit()
+                or len(count_text) > 6
+                or count_text[0] == 48
+            ):
+                break
+            end = i + 1 + 2 * int(count_text)
+            if end > complete:
+                break
+            args = tokens[i + 2 : end : 2]
+            if not all(
+                length == b"$%d" % len(arg)
+                for length, arg in zip(tokens[i + 1 : end : 2], args, strict=True)
+            ):
+                break
+            size = sum(map(len, tokens[i:end])) + 2 * (end - i)
+            batch.append(args)
+            sizes.append(size)
+            consumed += size
+            i = end
+        self._pos = pos + consumed
+        return bool(batch)
 
     def _inline(self) -> list[bytes] | None:
         buffer = self._buffer
