@@ -41,5 +41,6 @@ def test_every_split_of_a_random_pipeline_parses_the_same():
             pos += step
             while (argv := parser.next_command()) is not None:
                 got.append(argv)
-            assert parser.buffered() == len(data[:pos]) - sum(len(_encode(a)) for a in got)
+            # Headers of a partly received command may already be taken apart; never more.
+            assert parser.buffered() <= len(data[:pos]) - sum(len(_encode(a)) for a in got)
         assert got == commands
