@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -39,6 +40,21 @@ def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
             f"unknown {what} {', '.join(unknown) or '(none)'}; choose from {', '.join(allowed)}"
         )
     return [name for name in allowed if name in names]  # canonical order
+
+
+def _other_sections(path: Path) -> str:
+    """Sections other suites keep in the same file, between ``<!-- name:begin -->`` and
+    ``<!-- name:end -->`` markers (the echo and trapline.kv benchmarks): carried over."""
+    if not path.exists():
+        return ""
+    kept = []
+    text = path.read_text()
+    for begin in re.finditer(r"<!-- ([\w.-]+):begin -->", text):
+        end_marker = f"<!-- {begin.group(1)}:end -->"
+        end = text.find(end_marker, begin.end())
+        if end != -1:
+            kept.append(text[begin.start() : end + len(end_marker)])
+    return "".join("\n" + section + "\n" for section in kept)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -165,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
+        out.write_text(text + _other_sections(out))
         print(f"wrote {os.path.relpath(out)}", file=sys.stderr)
     if args.json:
         raw = [
