@@ -149,3 +149,36 @@ async def test_reused_fd_number_does_not_get_old_wakeups():
     finally:
         c.close()
         d.close()
+
+
+def test_fake_backend_makes_fd_waits_deterministic():
+    from trapline.testing import FakeBackend, VirtualClock
+
+    backend = FakeBackend()
+    order = []
+
+    async def reader(fd):
+        await wait_readable(fd)
+        order.append((fd, trapline.current_time()))
+
+    async def main():
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(reader, 100)
+            tg.spawn(reader, 200)
+            await trapline.sleep(5)
+            backend.set_readable(200)
+            await trapline.sleep(1)
+            backend.set_readable(100)
+
+    trapline.run(main, clock=VirtualClock(), backend=backend)
+    assert order == [(200, 5.0), (100, 6.0)]
+
+
+def test_fake_backend_refuses_to_wait_forever():
+    from trapline.testing import FakeBackend
+
+    async def main():
+        await wait_readable(7)
+
+    with pytest.raises(RuntimeError, match="wait on fds 7 and nothing is pending"):
+        trapline.run(main, backend=FakeBackend())

@@ -2,6 +2,7 @@
 in-memory streams."""
 
 from ._core import Stepper, VirtualClock
+from ._core._io import FakeBackend
 from ._memory import MemoryStream, memory_stream_pair
 
-__all__ = ["MemoryStream", "Stepper", "VirtualClock", "memory_stream_pair"]
+__all__ = ["FakeBackend", "MemoryStream", "Stepper", "VirtualClock", "memory_stream_pair"]

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EpollBackend",
+    "FakeBackend",
     "FdLike",
     "IOStatistics",
     "SelectorBackend",
@@ -327,6 +328,49 @@ class SelectorBackend(_Backend):
 
     def close(self) -> None:
         self._selector.close()
+        self._close_wakeup()
+
+
+@final
+class FakeBackend(_Backend):
+    """An I/O backend for deterministic tests: no real fds are watched.
+
+    ``trapline.run(main, backend=FakeBackend())``; tasks wait on fd numbers as usual and the
+    test says when they become ready with ``set_readable(fd)`` / ``set_writable(fd)`` (from a
+    task or a ``Token.run_sync_soon`` callback). Blocking with nothing pending and no deadline
+    would wait forever, so it raises instead.
+    """
+
+    _IN = 1
+    _OUT = 4
+    _ERR = 8
+
+    def _register(self, fd: int, old: int, new: int) -> None:
+        pass  # nothing to tell an OS
+
+    # Readiness takes effect at once (the waiting task becomes ready at this very time), so
+    # the virtual clock cannot run past it.
+
+    def set_readable(self, fd: int) -> None:
+        self.process_events([(fd, self._IN)])
+
+    def set_writable(self, fd: int) -> None:
+        self.process_events([(fd, self._OUT)])
+
+    def set_error(self, fd: int) -> None:
+        self.process_events([(fd, self._ERR)])
+
+    def get_events(self, timeout: float) -> list[tuple[int, int]]:
+        self._blocking = timeout > 0
+        if timeout == math.inf and self._records:
+            waiting = ", ".join(str(fd) for fd in self._records)
+            raise RuntimeError(f"FakeBackend: tasks wait on fds {waiting} and nothing is pending")
+        return []
+
+    def force_wakeup(self) -> None:
+        pass
+
+    def close(self) -> None:
         self._close_wakeup()
 
 

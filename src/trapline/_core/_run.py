@@ -134,7 +134,9 @@ class Runner:
         "token_ref",
     )
 
-    def __init__(self, clock: Clock | None, instruments: Iterable[Instrument]) -> None:
+    def __init__(
+        self, clock: Clock | None, instruments: Iterable[Instrument], backend: Any = None
+    ) -> None:
         if clock is None:
             clock = SystemClock()
         elif not isinstance(clock, Clock):
@@ -145,7 +147,7 @@ class Runner:
         self.instruments = Instruments(instruments)
         self.deadlines = Deadlines()
         self.ready: deque[Task] = deque()
-        self.backend = make_backend()
+        self.backend = make_backend() if backend is None else backend
         self.current_task: Task | None = None
         self.main_task: Task | None = None
         self.ki_pending = False
@@ -534,6 +536,7 @@ def run(
     *args: Any,
     clock: Clock | None = None,
     instruments: Iterable[Instrument] = (),
+    backend: Any = None,
 ) -> T:
     """Run ``fn(*args)`` (or a coroutine object) to completion and return its value.
 
@@ -543,7 +546,7 @@ def run(
     """
     if getattr(_local, "runner", None) is not None:
         raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
-    runner = Runner(clock, instruments)
+    runner = Runner(clock, instruments, backend)
     try:
         coro = coerce_coroutine(fn, args, "trapline.run()")
     except BaseException:
