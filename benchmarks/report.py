@@ -343,5 +343,26 @@ def render(
         "imports are not counted; memory is resident-set growth, so it includes each "
         "framework's per-task bookkeeping (queues, sets, timer heaps) as well as the tasks.",
         "",
+        "### What got trapline here (and what did not)",
+        "",
+        "- The cheapest checkpoint is the bare trap: `checkpoint()` returns the trap generator "
+        "itself, no `async def` frame around it (an extra frame cost about 30% of switch rate).",
+        "- A resumed-from-checkpoint task carries the `CHECKPOINT` marker as its next value, so "
+        "cancellation is checked at resume time from one cached per-task flag; scopes are never "
+        "walked at a checkpoint.",
+        "- `sleep` is a small awaitable yielding a `Delay` float message instead of an "
+        "`async def` plus a `Park` object, and a spawned awaitable's `__await__` generator runs "
+        "as the task itself: a parked sleeper is the task, the trap frame and a heap entry "
+        "(1,031 -> about 820 bytes).",
+        "- Task slots that are rarely set (name, own scope, child groups, result and error until "
+        "the end) are left unset at spawn; `done` is derived from the finished coroutine.",
+        "- The instrument test is a C-level dict truth test; the timer wake path is inlined.",
+        "- Tried and kept out: dropping the cached bound `coro.send` saves about 70 bytes per "
+        "task but costs about 17% of switch rate; skipping the driver round trip when tasks are "
+        "ready made everything about 30% slower (the loop generator stopped being specialised).",
+        "- The cyclic garbage collector is a large share of spawn and timer time with 100,000 "
+        "live tasks; the settings are left alone, the number of tracked objects per task is "
+        "what was reduced.",
+        "",
     ]
     return "\n".join(out) + "\n"
