@@ -1,165 +1,473 @@
-"""Generic key commands: DEL, EXISTS, the EXPIRE family, TTL, TYPE, KEYS, SCAN, RENAME, COPY,
-MOVE, SWAPDB, DBSIZE, FLUSHDB/FLUSHALL, TOUCH, RANDOMKEY.
+"""Generic key commands: DEL, EXISTS, expiry, TYPE, KEYS, SCAN, RENAME, COPY, MOVE, SWAPDB,
+FLUSHDB/FLUSHALL, OBJECT; plus two helpers other modules share.
 
-Behaviour and error texts follow Redis 7.0.15's ``db.c`` and ``expire.c``.
+``match_pattern(pattern, text, nocase=False)`` is Redis's ``stringmatchlen`` (glob patterns with
+``*``, ``?``, ``[a-z]``, ``[^x]`` and backslash escapes, quirks included: an empty string matches
+only the empty pattern). PSUBSCRIBE and the *SCAN commands use it.
+
+SCAN iterates over a snapshot ordered by key hash: the cursor is a hash threshold, so every key
+present for the whole iteration is returned (keys added meanwhile may or may not be, and a key
+can come twice only if it was deleted and re-added). A snapshot is taken when an iteration starts
+(cursor 0) and cached for the pages that follow; if it was dropped, the next page takes a new one,
+which is still correct because a threshold means the same in any snapshot. ``parse_cursor``,
+``parse_scan_options``, ``scan_page`` and ``scan_reply`` do the same for HSCAN, SSCAN and ZSCAN
+(``scan_page(the_dict_or_set, cursor, count)``).
 """
 
 from __future__ import annotations
 
+import bisect
+import copy
+import functools
 import random
 from collections import deque
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
-from ._cmd_hashes import parse_scan_cursor, scan_positions
+from ._cmd_strings import _ENCODINGS, carry_encoding, string_encoding
 from ._commands import command, parse_int_arg, syntax_error
-from ._db import CommandError, ZSet, type_name
-from ._glob import glob_match
+from ._db import CommandError, Database, ZSet, type_name
 from ._resp import Simple, parse_int
 
 if TYPE_CHECKING:
-    from ._server import Client
+    from ._server import Client, Server
+
+__all__ = [
+    "match_pattern",
+    "object_encoding",
+    "parse_cursor",
+    "parse_scan_options",
+    "scan_page",
+    "scan_reply",
+]
 
 OK = Simple("OK")
 _LLONG_MAX = 2**63 - 1
-_LLONG_MIN = -(2**63)
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+# -- glob patterns -----------------------------------------------------------------------------
 
 
 def match_pattern(pattern: bytes, text: bytes, nocase: bool = False) -> bool:
-    """Redis glob matching (``*``, ``?``, ``[a-z]``, ``[^x]``, backslash escapes)."""
-    return glob_match(pattern, text, nocase)
+    """Redis ``stringmatchlen``: does glob ``pattern`` match ``text``?"""
+    return _compile(pattern, nocase)(text)
 
 
-@command("del", -2, "write", keys=(1, -1, 1))
-def del_(client: Client, argv: list[bytes]) -> Any:
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def _lower(char: int) -> int:
+    """glibc ``tolower`` on a (signed) char: ASCII letters, and -128..-2 wrap to 128..254."""
+    if 65 <= char <= 90:
+        return char + 32
+    return char + 256 if -128 <= char <= -2 else char
+
+
+def _literal(byte: int, nocase: bool) -> bytes:
+    table = bytearray(256)
+    table[byte] = 1
+    if nocase:
+        table[_lower(byte)] = 1
+        if 97 <= byte <= 122:
+            table[byte - 32] = 1
+    return bytes(table)
+
+
+_ANY = bytes([1]) * 256
+
+
+def _tokens(pattern: bytes, nocase: bool) -> list[bytes | None]:
+    """Split ``pattern`` as ``stringmatchlen`` walks it: None for ``*``, else a 256-entry table
+    of the bytes the position accepts."""
+    tokens: list[bytes | None] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == 0x2A:  # '*'
+            while i + 1 < n and pattern[i + 1] == 0x2A:
+                i += 1
+            tokens.append(None)
+        elif char == 0x3F:  # '?'
+            tokens.append(_ANY)
+        elif char == 0x5B:  # '['
+            i += 1
+            negate = i < n and pattern[i] == 0x5E  # '^'
+            if negate:
+                i += 1
+            table = bytearray(256)
+            while True:
+                if i < n and pattern[i] == 0x5C and n - i >= 2:  # escaped: exact match
+                    i += 1
+                    table[pattern[i]] = 1
+                elif i < n and pattern[i] == 0x5D:  # ']'
+                    break
+                elif i >= n:  # unterminated: the class takes the rest of the pattern
+                    i -= 1
+                    break
+                elif n - i >= 3 and pattern[i + 1] == 0x2D:  # a range, in signed chars
+                    start, end = _signed(pattern[i]), _signed(pattern[i + 2])
+                    if start > end:
+                        start, end = end, start
+                    if nocase:
+                        start, end = _lower(start), _lower(end)
+                    for byte in range(256):
+                        value = _lower(_signed(byte)) if nocase else _signed(byte)
+                        if start <= value <= end:
+                            table[byte] = 1
+                    i += 2
+                else:
+                    for byte, hit in enumerate(_literal(pattern[i], nocase)):
+                        if hit:
+                            table[byte] = 1
+                i += 1
+            if negate:
+                table = bytearray(1 - hit for hit in table)
+            tokens.append(bytes(table))
+        else:
+            if char == 0x5C and n - i >= 2:  # '\\'
+                i += 1
+            tokens.append(_literal(pattern[i], nocase))
+        i += 1
+    return tokens
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
+    if not any(special in pattern for special in (b"*", b"?", b"[", b"\\")):
+        if nocase:
+            folded = pattern.lower()
+            return lambda text: text.lower() == folded
+        return pattern.__eq__
+    if not nocase and not any(special in pattern for special in (b"?", b"[", b"\\")):
+        return functools.partial(_match_stars, pattern.split(b"*"))
+    return functools.partial(_match_tokens, _tokens(pattern, nocase))
+
+
+def _match_stars(parts: list[bytes], text: bytes) -> bool:
+    """A pattern whose only special character is ``*`` (split around the stars)."""
+    if not text:
+        return False  # stringmatchlen matches nothing but the empty pattern to ""
+    first, last = parts[0], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return False
+    pos = len(first)
+    for part in parts[1:-1]:
+        if part:
+            found = text.find(part, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(part)
+    return True
+
+
+def _match_tokens(tokens: list[bytes | None], text: bytes) -> bool:
+    if not text:
+        return not tokens
+    count = len(tokens)
+    t = p = 0
+    star = -1
+    resume = 0
+    size = len(text)
+    while t < size:
+        if p < count:
+            token = tokens[p]
+            if token is None:
+                star = p
+                resume = t
+                p += 1
+                continue
+            if token[text[t]]:
+                p += 1
+                t += 1
+                continue
+        if star < 0:
+            return False
+        p = star + 1
+        resume += 1
+        t = resume
+    while p < count and tokens[p] is None:
+        p += 1
+    return p == count
+
+
+# -- SCAN helpers ------------------------------------------------------------------------------
+
+_SCAN_OFFSET = 1 << 62
+#: id(collection) -> (collection, sorted thresholds, keys in that order); a small LRU.
+_SCANS: dict[int, tuple[Collection[bytes], list[int], list[bytes]]] = {}
+_SCANS_MAX = 16
+
+
+def parse_cursor(arg: bytes) -> int:
+    """Redis ``parseScanCursorOrReply`` (``strtoul``: a sign is allowed, "-1" wraps)."""
+    text = arg.split(b"\0", 1)[0]
+    digits = text[1:] if text[:1] in (b"+", b"-") else text
+    if not text:
+        return 0
+    if not digits.isdigit():
+        raise CommandError("ERR invalid cursor")
+    value = int(digits) if len(digits) < 100 else 2**64
+    if value >= 2**64:
+        raise CommandError("ERR invalid cursor")
+    return (2**64 - value) % 2**64 if text[:1] == b"-" else value
+
+
+def parse_scan_options(
+    argv: list[bytes], start: int, *, allow_type: bool = False
+) -> tuple[bytes | None, int, bytes | None]:
+    """MATCH, COUNT (and TYPE for SCAN) from ``argv[start:]``: ``(pattern, count, type)``;
+    the pattern is None when it is absent or ``*``."""
+    pattern: bytes | None = None
+    count = 10
+    kind: bytes | None = None
+    i = start
+    argc = len(argv)
+    while i < argc:
+        opt = argv[i].lower()
+        more = argc - i >= 2
+        if opt == b"count" and more:
+            count = parse_int_arg(argv[i + 1])
+            if count < 1:
+                raise syntax_error()
+        elif opt == b"match" and more:
+            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
+        elif opt == b"type" and allow_type and more:
+            kind = argv[i + 1].lower()
+        else:
+            raise syntax_error()
+        i += 2
+    return pattern, count, kind
+
+
+def scan_page(members: Collection[bytes], cursor: int, count: int) -> tuple[int, list[bytes]]:
+    """The next page of a cursor iteration over ``members`` (a dict or set that stays the same
+    object between calls): ``(next_cursor, up to about count members still present)``."""
+    if cursor == 0 and len(members) <= count:
+        return 0, list(members)
+    entry = _SCANS.get(id(members)) if cursor else None
+    if entry is None or entry[0] is not members:
+        keys = sorted(members, key=hash)
+        marks = [(hash(key) >> 1) + _SCAN_OFFSET for key in keys]
+        entry = (members, marks, keys)
+        _SCANS.pop(id(members), None)
+        if len(_SCANS) >= _SCANS_MAX:
+            del _SCANS[next(iter(_SCANS))]
+        _SCANS[id(members)] = entry
+    marks, keys = entry[1], entry[2]
+    size = len(keys)
+    i = bisect.bisect_left(marks, cursor)
+    page: list[bytes] = []
+    visits = count * 10
+    while i < size and len(page) < count and visits:
+        key = keys[i]
+        if key in members:
+            page.append(key)
+        i += 1
+        visits -= 1
+    while 0 < i < size and marks[i] == marks[i - 1]:  # never split equal thresholds
+        key = keys[i]
+        if key in members:
+            page.append(key)
+        i += 1
+    return (marks[i - 1] + 1 if i < size else 0), page
+
+
+def scan_reply(cursor: int, items: list[Any]) -> list[Any]:
+    """The two-element SCAN reply: the cursor as a bulk string, then the items."""
+    return [b"%d" % cursor, items]
+
+
+def _forget_scans(collections: list[Any]) -> None:
+    for ident in [ident for ident, entry in _SCANS.items() if entry[0] in collections]:
+        del _SCANS[ident]
+
+
+@command("scan", -2, "readonly touches_arbitrary_keys", keys=(0, 0, 0))
+def scan(client: Client, argv: list[bytes]) -> Any:
+    cursor = parse_cursor(argv[1])
+    pattern, count, kind = parse_scan_options(argv, 2, allow_type=True)
     db = client.db
-    return sum(1 for key in argv[1:] if db.delete(key))
+    cursor, page = scan_page(db.data, cursor, count)
+    matcher = _compile(pattern, False) if pattern is not None else None
+    keys: list[bytes] = []
+    for key in page:
+        if matcher is not None and not matcher(key):
+            continue
+        value = db.get(key)
+        if value is None or (kind is not None and _type_of(value).encode() != kind):
+            continue
+        keys.append(key)
+    return scan_reply(cursor, keys)
 
 
-@command("unlink", -2, "write fast", keys=(1, -1, 1))
-def unlink(client: Client, argv: list[bytes]) -> Any:
-    return del_(client, argv)
+# -- existence, deletion, types ----------------------------------------------------------------
 
 
-@command("exists", -2, "readonly fast", keys=(1, -1, 1))
-def exists(client: Client, argv: list[bytes]) -> Any:
-    db = client.db
-    return sum(1 for key in argv[1:] if db.get(key) is not None)
+def _delete(client: Client, argv: list[bytes]) -> Any:
+    delete = client.db.delete
+    return sum(1 for key in argv[1:] if delete(key))
 
 
-@command("touch", -2, "readonly fast", keys=(1, -1, 1))
-def touch(client: Client, argv: list[bytes]) -> Any:
-    return exists(client, argv)
+command("del", -2, "write", keys=(1, -1, 1))(_delete)
+command("unlink", -2, "write fast", keys=(1, -1, 1))(_delete)
+
+
+def _count_existing(client: Client, argv: list[bytes]) -> Any:
+    get = client.db.get
+    return sum(1 for key in argv[1:] if get(key) is not None)
+
+
+command("exists", -2, "readonly fast", keys=(1, -1, 1))(_count_existing)
+command("touch", -2, "readonly fast", keys=(1, -1, 1))(_count_existing)
+
+
+def _type_of(value: Any) -> str:
+    try:
+        return type_name(value)
+    except KeyError:
+        return str(getattr(value, "type_name", "unknown"))
 
 
 @command("type", 2, "readonly fast")
 def type_(client: Client, argv: list[bytes]) -> Any:
     value = client.db.get(argv[1])
-    return Simple("none" if value is None else type_name(value))
+    return Simple("none" if value is None else _type_of(value))
+
+
+@command("keys", 2, "readonly", keys=(0, 0, 0))
+def keys(client: Client, argv: list[bytes]) -> Any:
+    pattern = argv[1]
+    if pattern == b"*":
+        return list(client.db.keys())
+    matcher = _compile(pattern, False)
+    live = client.db.keys()  # a generator that drops expired keys, not dict.keys()
+    return [key for key in live if matcher(key)]
+
+
+@command("randomkey", 1, "readonly touches_arbitrary_keys", keys=(0, 0, 0))
+def randomkey(client: Client, argv: list[bytes]) -> Any:
+    db = client.db
+    if not db.data:
+        return None
+    candidates = list(db.data)
+    for _ in range(64):
+        key = random.choice(candidates)
+        if db.get(key) is not None:
+            return key
+    random.shuffle(candidates)
+    return next((key for key in candidates if db.get(key) is not None), None)
+
+
+@command("dbsize", 1, "readonly fast", keys=(0, 0, 0))
+def dbsize(client: Client, argv: list[bytes]) -> Any:
+    return len(client.db.data)
 
 
 # -- expiry ------------------------------------------------------------------------------------
 
+_NX, _XX, _GT, _LT = 1, 2, 4, 8
+_EXPIRE_OPTIONS = {b"nx": _NX, b"xx": _XX, b"gt": _GT, b"lt": _LT}
 
-def _expire_options(argv: list[bytes]) -> tuple[bool, bool, bool, bool]:
-    nx = xx = gt = lt = False
-    for arg in argv[3:]:
-        option = arg.lower()
-        if option == b"nx":
-            nx = True
-        elif option == b"xx":
-            xx = True
-        elif option == b"gt":
-            gt = True
-        elif option == b"lt":
-            lt = True
-        else:
-            raise CommandError(f"ERR Unsupported option {arg.decode('utf-8', 'replace')}")
-    if nx and (xx or gt or lt):
+
+def _error_text(arg: bytes) -> str:
+    text = arg.split(b"\0", 1)[0].decode("utf-8", "replace")
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def _expire_generic(client: Client, argv: list[bytes], relative: bool, seconds: bool) -> int:
+    flags = 0
+    for opt in argv[3:]:
+        flag = _EXPIRE_OPTIONS.get(opt.lower())
+        if flag is None:
+            raise CommandError(f"ERR Unsupported option {_error_text(opt)}")
+        flags |= flag
+    if flags & _NX and flags & (_XX | _GT | _LT):
         raise CommandError("ERR NX and XX, GT or LT options at the same time are not compatible")
-    if gt and lt:
+    if flags & _GT and flags & _LT:
         raise CommandError("ERR GT and LT options at the same time are not compatible")
-    return nx, xx, gt, lt
-
-
-def _expire(client: Client, argv: list[bytes], unit_ms: int, relative: bool) -> Any:
-    nx, xx, gt, lt = _expire_options(argv)
     when = parse_int_arg(argv[2])
-    name = argv[0].decode("ascii", "replace").lower()
-    if unit_ms == 1000:
-        if when > _LLONG_MAX // 1000 or when < -((-_LLONG_MIN) // 1000):
+    name = argv[0].lower().decode("utf-8", "replace")
+    if seconds:
+        if abs(when) > _LLONG_MAX // 1000:
             raise CommandError(f"ERR invalid expire time in '{name}' command")
         when *= 1000
-    base = client.server.now_ms() if relative else 0
-    if when > _LLONG_MAX - base:
-        raise CommandError(f"ERR invalid expire time in '{name}' command")
-    when += base
+    now = client.server.now_ms()
+    if relative:
+        if when > _LLONG_MAX - now:
+            raise CommandError(f"ERR invalid expire time in '{name}' command")
+        when += now
     db = client.db
     key = argv[1]
     if db.get(key) is None:
         return 0
-    if nx or xx or gt or lt:
+    if flags:
         current = db.expires.get(key)
-        if nx and current is not None:
+        if flags & _NX and current is not None:
             return 0
-        if xx and current is None:
+        if flags & _XX and current is None:
             return 0
-        if gt and (current is None or when <= current):
+        if flags & _GT and (current is None or when <= current):
             return 0
-        if lt and current is not None and when >= current:
+        if flags & _LT and current is not None and when >= current:
             return 0
-    db.set_expire(key, when)
+    if when <= now:
+        db.delete(key)
+    else:
+        db.set_expire(key, when)
     return 1
 
 
 @command("expire", -3, "write fast")
 def expire(client: Client, argv: list[bytes]) -> Any:
-    return _expire(client, argv, 1000, True)
+    return _expire_generic(client, argv, relative=True, seconds=True)
 
 
 @command("pexpire", -3, "write fast")
 def pexpire(client: Client, argv: list[bytes]) -> Any:
-    return _expire(client, argv, 1, True)
+    return _expire_generic(client, argv, relative=True, seconds=False)
 
 
 @command("expireat", -3, "write fast")
 def expireat(client: Client, argv: list[bytes]) -> Any:
-    return _expire(client, argv, 1000, False)
+    return _expire_generic(client, argv, relative=False, seconds=True)
 
 
 @command("pexpireat", -3, "write fast")
 def pexpireat(client: Client, argv: list[bytes]) -> Any:
-    return _expire(client, argv, 1, False)
+    return _expire_generic(client, argv, relative=False, seconds=False)
 
 
-def _ttl(client: Client, key: bytes, ms: bool, absolute: bool) -> int:
+def _ttl_generic(client: Client, key: bytes, milliseconds: bool, absolute: bool) -> int:
     db = client.db
     if db.get(key) is None:
         return -2
     when = db.expires.get(key)
     if when is None:
         return -1
-    ttl = when if absolute else max(when - client.server.now_ms(), 0)
-    return ttl if ms else (ttl + 500) // 1000
+    ttl = max(when if absolute else when - client.server.now_ms(), 0)
+    return ttl if milliseconds else (ttl + 500) // 1000
 
 
 @command("ttl", 2, "readonly fast")
 def ttl(client: Client, argv: list[bytes]) -> Any:
-    return _ttl(client, argv[1], False, False)
+    return _ttl_generic(client, argv[1], milliseconds=False, absolute=False)
 
 
 @command("pttl", 2, "readonly fast")
 def pttl(client: Client, argv: list[bytes]) -> Any:
-    return _ttl(client, argv[1], True, False)
+    return _ttl_generic(client, argv[1], milliseconds=True, absolute=False)
 
 
 @command("expiretime", 2, "readonly fast")
 def expiretime(client: Client, argv: list[bytes]) -> Any:
-    return _ttl(client, argv[1], False, True)
+    return _ttl_generic(client, argv[1], milliseconds=False, absolute=True)
 
 
 @command("pexpiretime", 2, "readonly fast")
 def pexpiretime(client: Client, argv: list[bytes]) -> Any:
-    return _ttl(client, argv[1], True, True)
+    return _ttl_generic(client, argv[1], milliseconds=True, absolute=True)
 
 
 @command("persist", 2, "write fast")
@@ -170,223 +478,272 @@ def persist(client: Client, argv: list[bytes]) -> Any:
     return 1 if db.persist(argv[1]) else 0
 
 
-# -- iteration ---------------------------------------------------------------------------------
+# -- renaming, copying, moving -----------------------------------------------------------------
 
 
-@command("keys", 2, "readonly", keys=(0, 0, 0))
-def keys(client: Client, argv: list[bytes]) -> Any:
-    pattern = argv[1]
-    if pattern == b"*":
-        return list(client.db.keys())
-    return [key for key in client.db.keys() if glob_match(pattern, key)]  # noqa: SIM118
+def _rename(client: Client, argv: list[bytes], nx: bool) -> Any:
+    db = client.db
+    src, dst = argv[1], argv[2]
+    value = db.get(src)
+    if value is None:
+        raise CommandError("ERR no such key")
+    if src == dst:
+        return 0 if nx else OK
+    when = db.expires.get(src)
+    if nx and db.get(dst) is not None:
+        return 0
+    db.set(dst, value)
+    if when is not None:
+        db.set_expire(dst, when)
+    carry_encoding(db, src, db, dst, copy=False)
+    db.delete(src)
+    return 1 if nx else OK
 
 
-@command("scan", -2, "readonly", keys=(0, 0, 0))
-def scan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[1])
-    count = 10
-    pattern: bytes | None = None
-    kind: str | None = None
-    i = 2
-    while i < len(argv):
-        option = argv[i].lower()
-        if i + 1 >= len(argv):
-            raise syntax_error()
-        if option == b"count":
-            count = parse_int_arg(argv[i + 1])
-            if count < 1:
-                raise syntax_error()
-        elif option == b"match":
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        elif option == b"type":
-            kind = argv[i + 1].decode("utf-8", "replace").lower()
+@command("rename", 3, "write", keys=(1, 2, 1))
+def rename(client: Client, argv: list[bytes]) -> Any:
+    return _rename(client, argv, nx=False)
+
+
+@command("renamenx", 3, "write fast", keys=(1, 2, 1))
+def renamenx(client: Client, argv: list[bytes]) -> Any:
+    return _rename(client, argv, nx=True)
+
+
+def _db_index(arg: bytes, message: str = "ERR value is not an integer or out of range") -> int:
+    """Redis ``getIntFromObjectOrReply``: a 32-bit integer."""
+    value = parse_int(arg)
+    if value is None or not _INT_MIN <= value <= _INT_MAX:
+        raise CommandError(message)
+    return value
+
+
+def _select(server: Server, index: int) -> Database:
+    if not 0 <= index < len(server.dbs):
+        raise CommandError("ERR DB index is out of range")
+    return server.dbs[index]
+
+
+def _duplicate(value: Any) -> Any:
+    kind = type(value)
+    if kind is bytes:
+        return value
+    if kind is deque:
+        return deque(value)
+    if kind is dict or kind is set:
+        return value.copy()
+    if kind is ZSet:
+        twin = ZSet()
+        twin.scores = dict(value.scores)
+        twin.order = list(value.order)
+        return twin
+    return copy.deepcopy(value)
+
+
+@command("copy", -3, "write denyoom", keys=(1, 2, 1))
+def copy_(client: Client, argv: list[bytes]) -> Any:
+    src = dst = client.db
+    replace = False
+    j = 3
+    while j < len(argv):
+        opt = argv[j].lower()
+        if opt == b"replace":
+            replace = True
+        elif opt == b"db" and j + 1 < len(argv):
+            dst = _select(client.server, _db_index(argv[j + 1]))
+            j += 1
         else:
             raise syntax_error()
-        i += 2
-    db = client.db
-    next_cursor, found = scan_positions(db.keys(), cursor, count)
-    result = []
-    for key in found:
-        value = db.data.get(key)
-        if value is None:
-            continue
-        if pattern is not None and not glob_match(pattern, key):
-            continue
-        if kind is not None and type_name(value) != kind:
-            continue
-        result.append(key)
-    return [b"%d" % next_cursor, result]
+        j += 1
+    key, new_key = argv[1], argv[2]
+    if src is dst and key == new_key:
+        raise CommandError("ERR source and destination objects are the same")
+    value = src.get(key)
+    if value is None:
+        return 0
+    when = src.expires.get(key)
+    if dst.get(new_key) is not None and not replace:
+        return 0
+    dst.set(new_key, _duplicate(value))
+    if when is not None:
+        dst.set_expire(new_key, when)
+    carry_encoding(src, key, dst, new_key, copy=True)
+    return 1
 
 
-@command("randomkey", 1, "readonly", keys=(0, 0, 0))
-def randomkey(client: Client, argv: list[bytes]) -> Any:
-    db = client.db
-    for _ in range(100):
-        if not db.data:
-            return None
-        key = random.choice(list(db.data))
-        if db.get(key) is not None:
-            return key
-    live = list(db.keys())
-    return random.choice(live) if live else None
+@command("move", 3, "write fast")
+def move(client: Client, argv: list[bytes]) -> Any:
+    src = client.db
+    dst = _select(client.server, _db_index(argv[2]))
+    if dst is src:
+        raise CommandError("ERR source and destination objects are the same")
+    key = argv[1]
+    value = src.get(key)
+    if value is None:
+        return 0
+    when = src.expires.get(key)
+    if dst.get(key) is not None:
+        return 0
+    dst.set(key, value)
+    if when is not None:
+        dst.set_expire(key, when)
+    carry_encoding(src, key, dst, key, copy=False)
+    src.delete(key)
+    return 1
 
 
-@command("dbsize", 1, "readonly fast", keys=(0, 0, 0))
-def dbsize(client: Client, argv: list[bytes]) -> Any:
-    return len(client.db.data)
+@command("swapdb", 3, "write fast", keys=(0, 0, 0))
+def swapdb(client: Client, argv: list[bytes]) -> Any:
+    first = _db_index(argv[1], "ERR invalid first DB index")
+    second = _db_index(argv[2], "ERR invalid second DB index")
+    server = client.server
+    one, two = _select(server, first), _select(server, second)
+    if one is two:
+        return OK
+    one.data, two.data = two.data, one.data
+    one.expires, two.expires = two.expires, one.expires
+    # WATCHers of a key that exists on either side see a change; clients blocked on a key
+    # that now exists get to retry (each keeps waiting on its own database number).
+    for db_id, key in [*server.watchers, *server.blocked_on]:
+        if db_id in (first, second) and (key in one.data or key in two.data):
+            server.key_touched(server.dbs[db_id], key)
+    return OK
 
 
-def _flush_mode(argv: list[bytes]) -> None:
+# -- flushing ----------------------------------------------------------------------------------
+
+
+def _check_flush_args(argv: list[bytes]) -> None:
     if len(argv) == 2 and argv[1].lower() in (b"sync", b"async"):
         return
     if len(argv) != 1:
         raise syntax_error()
 
 
+def _flush(dbs: list[Database]) -> None:
+    for db in dbs:
+        db.flush()
+    if _ENCODINGS:
+        idents = {id(db.data) for db in dbs}
+        for slot in [slot for slot in _ENCODINGS if slot[0] in idents]:
+            del _ENCODINGS[slot]
+    _forget_scans([db.data for db in dbs])
+
+
 @command("flushdb", -1, "write", keys=(0, 0, 0))
 def flushdb(client: Client, argv: list[bytes]) -> Any:
-    _flush_mode(argv)
-    client.db.flush()
+    _check_flush_args(argv)
+    _flush([client.db])
     return OK
 
 
 @command("flushall", -1, "write", keys=(0, 0, 0))
 def flushall(client: Client, argv: list[bytes]) -> Any:
-    _flush_mode(argv)
-    for db in client.server.dbs:
-        db.flush()
+    _check_flush_args(argv)
+    _flush(client.server.dbs)
     return OK
 
 
-# -- moving keys -------------------------------------------------------------------------------
+# -- OBJECT ------------------------------------------------------------------------------------
 
 
-def _copy_value(value: Any) -> Any:
+def _config_int(server: Server, name: str, default: int) -> int:
+    value = parse_int(server.config.values.get(name, "").encode())
+    return default if value is None else value
+
+
+def object_encoding(db: Database, key: bytes, value: Any) -> str:
+    """What OBJECT ENCODING says for ``value`` (Redis 7.0 defaults for the thresholds)."""
     kind = type(value)
     if kind is bytes:
-        return value
+        return string_encoding(db, key, value)[0]
     if kind is deque:
-        return deque(value)
+        return "quicklist"  # Redis 7.0 keeps every list in a quicklist
+    server = db.server
     if kind is dict:
-        return dict(value)
+        limit = _config_int(server, "hash-max-listpack-value", 64)
+        small = len(value) <= _config_int(server, "hash-max-listpack-entries", 128) and all(
+            len(field) <= limit and len(item) <= limit for field, item in value.items()
+        )
+        return "listpack" if small else "hashtable"
     if kind is set:
-        return set(value)
-    copy = ZSet()
-    copy.scores = dict(value.scores)
-    copy.order = list(value.order)
-    return copy
+        small = len(value) <= _config_int(server, "set-max-intset-entries", 512) and all(
+            parse_int(member) is not None for member in value
+        )
+        return "intset" if small else "hashtable"
+    if kind is ZSet:
+        limit = _config_int(server, "zset-max-listpack-value", 64)
+        small = len(value) <= _config_int(server, "zset-max-listpack-entries", 128) and all(
+            len(member) <= limit for member in value.scores
+        )
+        return "listpack" if small else "skiplist"
+    return str(getattr(value, "encoding", "unknown"))
 
 
-def _rename(client: Client, argv: list[bytes], nx: bool) -> Any:
-    db = client.db
-    source, target = argv[1], argv[2]
-    value = db.get(source)
+def _lfu(server: Server) -> bool:
+    return "lfu" in server.config.values.get("maxmemory-policy", "noeviction")
+
+
+@command("object|encoding", 3, "readonly", keys=(2, 2, 1))
+def object_encoding_command(client: Client, argv: list[bytes]) -> Any:
+    value = client.db.get(argv[2])
+    return None if value is None else object_encoding(client.db, argv[2], value).encode()
+
+
+@command("object|refcount", 3, "readonly", keys=(2, 2, 1))
+def object_refcount(client: Client, argv: list[bytes]) -> Any:
+    value = client.db.get(argv[2])
     if value is None:
-        raise CommandError("ERR no such key")
-    if source == target:
-        return 0 if nx else OK
-    when = db.expires.get(source)
-    if db.get(target) is not None:
-        if nx:
-            return 0
-        db.delete(target)
-    db.delete(source)
-    db.set(target, value)
-    if when is not None:
-        db.set_expire(target, when)
-    return 1 if nx else OK
+        return None
+    return string_encoding(client.db, argv[2], value)[1] if type(value) is bytes else 1
 
 
-@command("rename", 3, "write", keys=(1, 2, 1))
-def rename(client: Client, argv: list[bytes]) -> Any:
-    return _rename(client, argv, False)
+@command("object|idletime", 3, "readonly", keys=(2, 2, 1))
+def object_idletime(client: Client, argv: list[bytes]) -> Any:
+    if client.db.get(argv[2]) is None:
+        return None
+    if _lfu(client.server):
+        raise CommandError(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
+            "when switching between policies at runtime LRU and LFU data will take some time "
+            "to adjust."
+        )
+    return 0  # access times are not tracked
 
 
-@command("renamenx", 3, "write fast", keys=(1, 2, 1))
-def renamenx(client: Client, argv: list[bytes]) -> Any:
-    return _rename(client, argv, True)
+@command("object|freq", 3, "readonly", keys=(2, 2, 1))
+def object_freq(client: Client, argv: list[bytes]) -> Any:
+    if client.db.get(argv[2]) is None:
+        return None
+    if not _lfu(client.server):
+        raise CommandError(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+            "note that when switching between policies at runtime LRU and LFU data will take "
+            "some time to adjust."
+        )
+    return 5  # Redis's LFU_INIT_VAL: access frequencies are not tracked
 
 
-def _db_index(arg: bytes, message: str | None = None) -> int:
-    """Redis ``getIntFromObjectOrReply`` (with an optional custom message)."""
-    index = parse_int(arg)
-    if index is None:
-        raise CommandError(message or "ERR value is not an integer or out of range")
-    if index < -(2**31) or index > 2**31 - 1:
-        raise CommandError(message or "ERR value is out of range")
-    return index
+_OBJECT_HELP = [
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+]
 
 
-@command("move", 3, "write fast")
-def move(client: Client, argv: list[bytes]) -> Any:
-    server = client.server
-    index = _db_index(argv[2])
-    if index < 0 or index >= len(server.dbs):
-        raise CommandError("ERR DB index is out of range")
-    source, target = client.db, server.dbs[index]
-    if source is target:
-        raise CommandError("ERR source and destination objects are the same")
-    key = argv[1]
-    value = source.get(key)
-    if value is None or target.get(key) is not None:
-        return 0
-    when = source.expires.get(key)
-    target.set(key, value)
-    if when is not None:
-        target.set_expire(key, when)
-    source.delete(key)
-    return 1
-
-
-@command("copy", -3, "write", keys=(1, 2, 1))
-def copy(client: Client, argv: list[bytes]) -> Any:
-    server = client.server
-    source_db = target_db = client.db
-    replace = False
-    i = 3
-    while i < len(argv):
-        option = argv[i].lower()
-        if option == b"replace":
-            replace = True
-        elif option == b"db" and i + 1 < len(argv):
-            index = _db_index(argv[i + 1])
-            if index < 0 or index >= len(server.dbs):
-                raise CommandError("ERR DB index is out of range")
-            target_db = server.dbs[index]
-            i += 1
-        else:
-            raise syntax_error()
-        i += 1
-    source, target = argv[1], argv[2]
-    if source_db is target_db and source == target:
-        raise CommandError("ERR source and destination objects are the same")
-    value = source_db.get(source)
-    if value is None:
-        return 0
-    if target_db.get(target) is not None:
-        if not replace:
-            return 0
-        target_db.delete(target)
-    when = source_db.expires.get(source)
-    target_db.set(target, _copy_value(value))
-    if when is not None:
-        target_db.set_expire(target, when)
-    return 1
-
-
-@command("swapdb", 3, "write fast", keys=(0, 0, 0))
-def swapdb(client: Client, argv: list[bytes]) -> Any:
-    server = client.server
-    first = _db_index(argv[1], "ERR invalid first DB index")
-    second = _db_index(argv[2], "ERR invalid second DB index")
-    count = len(server.dbs)
-    if not (0 <= first < count and 0 <= second < count):
-        raise CommandError("ERR DB index is out of range")
-    if first != second:
-        a, b = server.dbs[first], server.dbs[second]
-        for key in list(a.data) + list(b.data):
-            a.touch(key)
-            b.touch(key)
-        a.data, b.data = b.data, a.data
-        a.expires, b.expires = b.expires, a.expires
-    return OK
+@command("object|help", 2, "loading stale", keys=(0, 0, 0))
+def object_help(client: Client, argv: list[bytes]) -> Any:
+    name = argv[0].upper().decode("utf-8", "replace")
+    lines = [f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
+    lines += _OBJECT_HELP
+    lines += ["HELP", "    Prints this help."]
+    return [Simple(line) for line in lines]
