@@ -26,6 +26,7 @@ from ._exceptions import (
     WouldBlock,
 )
 from ._instrument import Instrument
+from ._io import FakeBackend
 from ._introspect import TaskNode, await_chain, format_task_tree, print_task_tree, task_tree
 from ._parking_lot import ParkingLot, ParkingLotStatistics
 from ._run import (
@@ -63,6 +64,7 @@ __all__ = [
     "ClosedResourceError",
     "DeadlockError",
     "EndOfChannel",
+    "FakeBackend",
     "Instrument",
     "ParkingLot",
     "ParkingLotStatistics",
