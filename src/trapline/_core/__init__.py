@@ -26,8 +26,8 @@ from ._exceptions import (
     WouldBlock,
 )
 from ._instrument import Instrument
-from ._io import FakeBackend
 from ._introspect import TaskNode, await_chain, format_task_tree, print_task_tree, task_tree
+from ._io import FakeBackend
 from ._parking_lot import ParkingLot, ParkingLotStatistics
 from ._run import (
     add_instrument,
