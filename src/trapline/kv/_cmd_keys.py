@@ -510,11 +510,15 @@ def renamenx(client: Client, argv: list[bytes]) -> Any:
     return _rename(client, argv, nx=True)
 
 
-def _db_index(arg: bytes, message: str = "ERR value is not an integer or out of range") -> int:
+def _db_index(arg: bytes, message: str | None = None) -> int:
     """Redis ``getIntFromObjectOrReply``: a 32-bit integer."""
     value = parse_int(arg)
-    if value is None or not _INT_MIN <= value <= _INT_MAX:
-        raise CommandError(message)
+    if value is None:
+        raise CommandError(message or "ERR value is not an integer or out of range")
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise CommandError(
+            message or "ERR value is out of range, value must between -2147483648 and 2147483647"
+        )
     return value
 
 
@@ -653,7 +657,7 @@ def _config_int(server: Server, name: str, default: int) -> int:
 
 
 def object_encoding(db: Database, key: bytes, value: Any) -> str:
-    """What OBJECT ENCODING says for ``value`` (Redis 7.0 defaults for the thresholds)."""
+    """What OBJECT ENCODING says for ``value`` (thresholds from the config, Redis 7.0 defaults)."""
     kind = type(value)
     if kind is bytes:
         return string_encoding(db, key, value)[0]
@@ -662,7 +666,7 @@ def object_encoding(db: Database, key: bytes, value: Any) -> str:
     server = db.server
     if kind is dict:
         limit = _config_int(server, "hash-max-listpack-value", 64)
-        small = len(value) <= _config_int(server, "hash-max-listpack-entries", 128) and all(
+        small = len(value) <= _config_int(server, "hash-max-listpack-entries", 512) and all(
             len(field) <= limit and len(item) <= limit for field, item in value.items()
         )
         return "listpack" if small else "hashtable"
