@@ -23,11 +23,11 @@ async def test_the_seeds_database_example(url):
 async def test_pipeline_returns_replies_in_order_with_errors_in_place(url):
     async with trapline.kv.connect(url) as db:
         async with db.pipeline() as p:
-            p.queue("SET", "pk", "1")
-            p.queue("INCR", "pk")
-            p.queue("NOSUCHCOMMAND")
-            p.queue("GET", "pk")
-            p.queue("DEL", "pk")
+            p.execute("SET", "pk", "1")
+            p.execute("INCR", "pk")
+            p.execute("NOSUCHCOMMAND")
+            p.execute("GET", "pk")
+            p.execute("DEL", "pk")
         assert p.results[:2] == [b"OK", 2]
         assert isinstance(p.results[2], trapline.kv.ResponseError)
         assert p.results[2].code == "ERR"
@@ -54,7 +54,8 @@ async def test_many_tasks_share_a_bounded_pool(url):
     async with trapline.kv.connect(url, max_connections=3) as db:
         results = await trapline.gather(*(db.execute("ECHO", str(i)) for i in range(50)))
         assert results == [str(i).encode() for i in range(50)]
-        assert db._in_use == 0 and len(db._idle) <= 3
+        stats = db.statistics().pools.popitem()[1]
+        assert stats.in_use == 0 and stats.open_connections <= 3
 
 
 def test_url_parsing():

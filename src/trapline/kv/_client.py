@@ -1,287 +1,220 @@
 """The trapline.kv client: ``async with trapline.kv.connect("redis://...") as db``.
 
-It speaks RESP to trapline.kv and to real Redis alike. A ``KV`` object is a pool of connections
-(bounded, shared safely by many tasks); each command borrows one, sends, reads the reply, and
-gives it back. A connection whose reply was not fully read (the command was cancelled, or the
-connection dropped) is closed rather than reused, so replies can never be mismatched with
-commands. Writes are never retried: losing the connection during a command raises
-``ConnectionLost`` and the caller decides; the *next* command reconnects transparently.
+It speaks RESP to trapline.kv and to real Redis alike, built on trapline's public API only.
+``connect()`` returns a ``KV``: a ``StandaloneKV`` (one server, one pool of connections) or, for
+``redis+cluster://`` URLs, a ``ClusterKV`` (see ``_cluster.py``). Both offer the same typed
+command methods, ``execute()`` for anything else, ``scan`` iterators, pipelines, WATCH
+transactions and subscriptions.
+
+Every command borrows a pooled connection, sends, reads the reply and gives the connection
+back. A connection whose reply was not read to the end (the command was cancelled, or the
+connection dropped) is closed rather than reused, so replies never get mismatched with
+commands and a cancelled blocking pop leaves nothing waiting on the server. Writes are never
+retried: losing the connection during a command raises ``ConnectionLost`` and the caller
+decides; the *next* command reconnects transparently.
+
+Pipelines and transactions queue through the same typed methods (``p.set(k, v)`` returns a
+``Queued`` placeholder), so there is one list of commands, not one per way of sending them.
 """
 
 from __future__ import annotations
 
 import ssl as _ssl
-import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
-
-import trapline
-from trapline.lowlevel import ParkingLot
+from typing import Any, Generic, Literal, TypeVar, final, overload
 
 from ._client_cmds import CommandsMixin
-from ._client_resp import (
-    NEED_MORE,
-    ConnectionLost,
-    PushMessage,
-    ReplyParser,
-    ResponseError,
-    WatchError,
-    encode_command,
-)
+from ._client_cmds_base import Key, S, identity, option
+from ._client_conn import Address, Connection, Options, Pool, PoolStatistics, parse_url
+from ._client_pubsub import Subscription
+from ._client_resp import ResponseError, WatchError
 
-__all__ = ["KV", "Connection", "Pipeline", "connect"]
+__all__ = [
+    "KV",
+    "KVStatistics",
+    "Pipeline",
+    "Queued",
+    "StandaloneKV",
+    "Subscription",
+    "Transaction",
+    "connect",
+    "exec_transaction",
+]
 
-
-@dataclass(frozen=True)
-class Address:
-    """Where and how to connect, parsed from a URL."""
-
-    host: str = "127.0.0.1"
-    port: int = 6379
-    path: str | None = None
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-    @classmethod
-    def parse(cls, url: str) -> Address:
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query)
-        password = urllib.parse.unquote(parts.password) if parts.password else None
-        username = urllib.parse.unquote(parts.username) if parts.username else None
-        db = int(query.get("db", ["0"])[0])
-        if parts.scheme == "unix":
-            return cls(path=parts.path, db=db, username=username, password=password)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ValueError(
-                f"unsupported URL scheme {parts.scheme!r}: use redis://, rediss://, unix://"
-            )
-        if parts.path and parts.path != "/":
-            db = int(parts.path.lstrip("/"))
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 6379,
-            db=db,
-            username=username or None,
-            password=password,
-            tls=parts.scheme == "rediss",
-        )
+T = TypeVar("T")
 
 
-class Connection:
-    """One connection: send commands, read replies in order."""
+@dataclass(frozen=True, slots=True)
+class KVStatistics:
+    """A client's pools by node address (one for a single server), and for a cluster the
+    redirections followed and slot-map refreshes made."""
 
-    def __init__(self, stream: trapline.Stream, decode: bool) -> None:
-        self.stream = stream
-        self.parser = ReplyParser(decode)
-        self.pending = 0  # replies owed by the server
-        self.broken = False
-        self.pushes: list[PushMessage] = []
+    pools: dict[str, PoolStatistics]
+    moved: int = 0
+    asked: int = 0
+    slot_map_refreshes: int = 0
+    nodes: tuple[str, ...] = field(default=())
 
-    @classmethod
-    async def open(
-        cls, address: Address, *, decode: bool, ssl_context: _ssl.SSLContext | None
-    ) -> Connection:
-        stream: trapline.Stream
-        if address.path is not None:
-            stream = await trapline.open_unix_stream(address.path)
-        else:
-            if address.tls and ssl_context is None:
-                ssl_context = _ssl.create_default_context()
-            stream = await trapline.open_tcp_stream(
-                address.host, address.port, ssl_context=ssl_context if address.tls else None
-            )
-        conn = cls(stream, decode)
-        try:
-            if address.password is not None:
-                args = ["AUTH", address.password]
-                if address.username:
-                    args.insert(1, address.username)
-                await conn.call(*args)
-            if address.db:
-                await conn.call("SELECT", address.db)
-        except BaseException:
-            await conn.aclose()
-            raise
-        return conn
 
-    async def send(self, commands: Iterable[tuple[Any, ...] | list[Any]]) -> None:
-        out = bytearray()
-        count = 0
-        for args in commands:
-            encode_command(args, out)
-            count += 1
-        self.pending += count
-        try:
-            await self.stream.send_all(out)
-        except BaseException:
-            self.broken = True
-            raise
+class KV(CommandsMixin[S]):
+    """A client: every typed command, ``execute()``, scans, pipelines, transactions and
+    subscriptions. Get one from ``connect()``; use it as ``async with connect(url) as db:``.
 
-    async def read(self) -> Any:
-        """The next reply (a ``ResponseError`` instance for an error reply)."""
-        try:
-            while True:
-                reply = self.parser.next()
-                if reply is NEED_MORE:
-                    data = await self.stream.recv(65536)
-                    if not data:
-                        raise ConnectionLost("the server closed the connection")
-                    self.parser.feed(data)
-                    continue
-                if type(reply) is PushMessage and self.pending:
-                    # RESP3 out-of-band push in the middle of replies: keep it aside.
-                    self.pushes.append(reply)
-                    continue
-                self.pending -= 1
-                return reply
-        except (trapline.BrokenResourceError, trapline.ClosedResourceError, OSError) as error:
-            self.broken = True
-            raise ConnectionLost(f"connection lost: {error}") from error
-        except BaseException:
-            self.broken = True  # cancelled mid-reply: the stream is out of step now
-            raise
+    Safe to share between any number of tasks: each command borrows a pooled connection."""
 
-    async def call(self, *args: Any) -> Any:
-        await self.send([args])
-        reply = await self.read()
-        if isinstance(reply, ResponseError):
-            raise reply
-        return reply
+    __slots__ = ("decode_responses", "options")
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.decode_responses = options.decode_responses
+
+    # -- what a concrete client provides -------------------------------------------------------
+
+    async def _call(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> T:
+        raise NotImplementedError  # pragma: no cover
+
+    async def _run_batch(self, commands: list[tuple[Any, ...]], transaction: bool) -> list[Any]:
+        """Raw replies for ``commands``, error replies in place. Raises ``WatchError``."""
+        raise NotImplementedError  # pragma: no cover
+
+    async def _lend(self, keys: tuple[Key, ...]) -> tuple[Pool, Connection]:
+        """A pooled connection for a transaction on ``keys``."""
+        raise NotImplementedError  # pragma: no cover
+
+    async def _dedicated(self) -> Connection:
+        """A new connection outside the pools, for a subscription."""
+        raise NotImplementedError  # pragma: no cover
+
+    async def _open(self) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def _note_error(self, error: ResponseError) -> None:
+        """An error reply seen outside ``_call`` (in a transaction): a cluster client learns
+        from MOVED that its slot map is stale."""
+
+    def statistics(self) -> KVStatistics:
+        raise NotImplementedError  # pragma: no cover
 
     async def aclose(self) -> None:
-        self.broken = True
-        with trapline.CancelScope(shield=True):
-            await self.stream.aclose()
-
-
-class KV(CommandsMixin):
-    """A client: a bounded pool of connections to one server. Use ``connect()``."""
-
-    def __init__(
-        self,
-        url: str = "redis://127.0.0.1:6379",
-        *,
-        decode_responses: bool = False,
-        max_connections: int = 32,
-        ssl_context: _ssl.SSLContext | None = None,
-    ) -> None:
-        if max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
-        self.address = Address.parse(url)
-        self.decode_responses = decode_responses
-        self.max_connections = max_connections
-        self.ssl_context = ssl_context
-        self._idle: list[Connection] = []
-        self._in_use = 0
-        self._waiting = ParkingLot("kv connection pool")
-        self._closed = False
-
-    def __repr__(self) -> str:
-        where = self.address.path or f"{self.address.host}:{self.address.port}"
-        return f"<trapline.kv.KV {where} db={self.address.db}>"
-
-    # -- pool ----------------------------------------------------------------------------------
-
-    async def _acquire(self) -> Connection:
-        if self._closed:
-            raise trapline.ClosedResourceError("this client was closed")
-        while self._in_use >= self.max_connections:
-            await self._waiting.park()
-        self._in_use += 1
-        try:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.broken:
-                    await trapline.checkpoint()
-                    return conn
-                await conn.aclose()
-            return await Connection.open(
-                self.address, decode=self.decode_responses, ssl_context=self.ssl_context
-            )
-        except BaseException:
-            self._release_slot()
-            raise
-
-    def _release_slot(self) -> None:
-        self._in_use -= 1
-        if self._waiting:
-            self._waiting.unpark()
-
-    async def _release(self, conn: Connection) -> None:
-        if conn.broken or conn.pending or self._closed:
-            await conn.aclose()
-        else:
-            self._idle.append(conn)
-        self._release_slot()
+        """Close every idle connection; connections in use close when they come back.
+        Checkpoint: yes; further commands raise ``ClosedResourceError``."""
+        raise NotImplementedError  # pragma: no cover
 
     # -- commands ------------------------------------------------------------------------------
 
+    def _run(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> Awaitable[T]:
+        return self._call(args, transform)
+
     async def execute(self, *args: Any) -> Any:
-        """Send one command and return its reply.
+        """Send any command, return its reply (RESP types as Python values, unconverted).
 
         Checkpoint: yes. Raises ``ResponseError`` for an error reply, ``ConnectionLost`` if the
         connection dropped during the command (it may or may not have run; it is not retried).
-        Cancellation: the connection is closed (its reply will never be read) and the command
-        may or may not have run.
-        """
-        conn = await self._acquire()
-        try:
-            return await conn.call(*args)
-        finally:
-            await self._release(conn)
+        Cancellation closes the connection; the command may or may not have run. Do not change
+        connection state this way (SELECT, CLIENT SETNAME, SUBSCRIBE, MULTI): the connection
+        goes back to a shared pool. Use the URL's db, ``client_name=``, ``subscribe()`` and
+        ``transaction()``."""
+        return await self._call(args, identity)
 
-    def pipeline(self, *, transaction: bool = False) -> Pipeline:
-        """Batch commands into one round trip: ``async with db.pipeline() as p: p.set(...)``.
+    def pipeline(self, *, transaction: bool = False) -> Pipeline[S]:
+        """Batch commands into one round trip::
 
-        With ``transaction=True`` the batch runs in MULTI/EXEC (atomically)."""
+            async with db.pipeline() as p:
+                p.set("a", 1)
+                p.incr("a")
+            p.results  # [True, 2]
+
+        With ``transaction=True`` the batch runs atomically in MULTI/EXEC."""
         return Pipeline(self, transaction=transaction)
 
-    async def transaction(self, *watch: str | bytes) -> Transaction:
-        """Optimistic transaction: ``async with await db.transaction("k") as tx:`` WATCHes the
-        keys on a dedicated connection; read with ``await tx.execute(...)``, queue writes with
-        ``tx.queue(...)``; on exit EXEC runs them, raising ``WatchError`` if a key changed."""
-        conn = await self._acquire()
-        tx = Transaction(self, conn)
-        try:
-            if watch:
-                await conn.call("WATCH", *watch)
-        except BaseException:
-            await self._release(conn)
-            raise
-        return tx
+    def transaction(self, *watch: Key) -> Transaction[S]:
+        """An optimistic transaction on one connection, WATCHing ``watch``::
 
-    async def subscribe(
-        self, *channels: str | bytes, patterns: Iterable[str | bytes] = ()
-    ) -> Subscription:
-        """A dedicated connection subscribed to ``channels`` (and glob ``patterns``); iterate it
-        with ``async for message in sub``. Close it with ``async with`` or ``aclose()``."""
-        sub = Subscription(
-            self,
-            await Connection.open(
-                self.address, decode=self.decode_responses, ssl_context=self.ssl_context
-            ),
+            async with db.transaction("balance") as tx:
+                balance = int(await tx.get("balance") or 0)   # runs now
+                tx.multi()
+                tx.set("balance", balance + 10)               # queued for EXEC
+
+        Leaving the block runs EXEC, raising ``WatchError`` if a watched key changed meanwhile
+        (nothing ran); the replies are then in ``tx.results``."""
+        return Transaction(self, watch)
+
+    def subscribe(self, *channels: Key, patterns: tuple[Key, ...] = ()) -> Subscription[S]:
+        """Messages published to ``channels`` (and glob ``patterns``), on a dedicated
+        connection::
+
+            async with db.subscribe("news", patterns=("user:*",)) as sub:
+                async for message in sub:
+                    print(message.channel, message.data)
+
+        ``async for message in db.subscribe("news")`` also works; the connection closes when
+        the loop ends."""
+        return Subscription(self._dedicated, channels, patterns)
+
+    # -- iteration -----------------------------------------------------------------------------
+
+    async def _cursor(self, prefix: tuple[Any, ...], options: list[Any]) -> AsyncIterator[Any]:
+        cursor: Any = 0
+        while True:
+            reply = await self.execute(*prefix, cursor, *options)
+            cursor, items = reply[0], reply[1]
+            for item in items:
+                yield item
+            if int(cursor) == 0:
+                return
+
+    def scan(
+        self, *, match: Key | None = None, count: int | None = None, type: str | None = None
+    ) -> AsyncIterator[S]:
+        """``async for key in db.scan(match="user:*")``: every key, one SCAN round trip per
+        batch of about ``count``. Each step is a checkpoint. A key present for the whole scan is
+        seen at least once; one added or removed meanwhile may or may not be."""
+        return self._cursor(
+            ("SCAN",), [*option("MATCH", match), *option("COUNT", count), *option("TYPE", type)]
         )
-        try:
-            if channels:
-                await sub.subscribe(*channels)
-            patterns = list(patterns)
-            if patterns:
-                await sub.psubscribe(*patterns)
-        except BaseException:
-            await sub.aclose()
-            raise
-        return sub
+
+    async def _pairs(self, prefix: tuple[Any, ...], options: list[Any]) -> AsyncIterator[Any]:
+        first: Any = None
+        have_first = False
+        async for item in self._cursor(prefix, options):
+            if have_first:
+                yield first, item
+                have_first = False
+            else:
+                first, have_first = item, True
+
+    def hscan(
+        self, key: Key, *, match: Key | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[S, S]]:
+        """``async for field, value in db.hscan(key)``: as ``scan``, over a hash."""
+        return self._pairs(("HSCAN", key), [*option("MATCH", match), *option("COUNT", count)])
+
+    def sscan(
+        self, key: Key, *, match: Key | None = None, count: int | None = None
+    ) -> AsyncIterator[S]:
+        """``async for member in db.sscan(key)``: as ``scan``, over a set."""
+        return self._cursor(("SSCAN", key), [*option("MATCH", match), *option("COUNT", count)])
+
+    async def zscan(
+        self, key: Key, *, match: Key | None = None, count: int | None = None
+    ) -> AsyncIterator[tuple[S, float]]:
+        """``async for member, score in db.zscan(key)``: as ``scan``, over a sorted set."""
+        options = [*option("MATCH", match), *option("COUNT", count)]
+        async for member, score in self._pairs(("ZSCAN", key), options):
+            yield member, float(score)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> KV:
-        # Connect now so that a wrong address fails here, not at the first command.
-        conn = await self._acquire()
-        await self._release(conn)
+    async def __aenter__(self) -> KV[S]:
+        """Connect now, so that a wrong address or password fails here, not at the first
+        command. Checkpoint: yes. Raises ``OSError`` or ``ResponseError``."""
+        try:
+            await self._open()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
@@ -292,97 +225,184 @@ class KV(CommandsMixin):
     ) -> None:
         await self.aclose()
 
+
+@final
+class StandaloneKV(KV[S]):
+    """A client of one server (``redis://``, ``rediss://``, ``unix://``): one bounded pool."""
+
+    __slots__ = ("_pool", "address")
+
+    def __init__(self, address: Address, options: Options, max_connections: int = 32) -> None:
+        super().__init__(options)
+        self.address = address
+        self._pool = Pool(address, options, max_connections)
+
+    def __repr__(self) -> str:
+        return f"<trapline.kv.StandaloneKV {self.address} db={self.options.db}>"
+
+    async def _call(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> T:
+        pool = self._pool
+        conn = await pool.acquire()
+        try:
+            await conn.send((args,))
+            reply = await conn.read()
+        finally:
+            pool.release(conn)
+        if type(reply) is ResponseError:
+            raise reply
+        return transform(reply)
+
+    async def _run_batch(self, commands: list[tuple[Any, ...]], transaction: bool) -> list[Any]:
+        pool = self._pool
+        conn = await pool.acquire()
+        try:
+            if transaction:
+                return await exec_transaction(conn, commands)
+            await conn.send(commands)
+            return [await conn.read() for _ in commands]
+        finally:
+            pool.release(conn)
+
+    async def _lend(self, keys: tuple[Key, ...]) -> tuple[Pool, Connection]:
+        return self._pool, await self._pool.acquire()
+
+    async def _dedicated(self) -> Connection:
+        return await Connection.open(self.address, self.options)
+
+    async def _open(self) -> None:
+        self._pool.release(await self._pool.acquire())
+
+    def statistics(self) -> KVStatistics:
+        """The pool's ``PoolStatistics`` (connections open, in use, idle; tasks waiting)."""
+        return KVStatistics({str(self.address): self._pool.statistics()})
+
     async def aclose(self) -> None:
-        """Close every idle connection; connections in use close when released."""
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await conn.aclose()
+        await self._pool.aclose()
 
 
-def connect(
-    url: str = "redis://127.0.0.1:6379",
-    *,
-    decode_responses: bool = False,
-    max_connections: int = 32,
-    ssl_context: _ssl.SSLContext | None = None,
-) -> KV:
-    """A client for the server at ``url`` (``redis://[:password@]host:port/db``,
-    ``rediss://`` for TLS, ``unix:///path?db=0``). Use ``async with connect(url) as db:``."""
-    return KV(
-        url,
-        decode_responses=decode_responses,
-        max_connections=max_connections,
-        ssl_context=ssl_context,
-    )
+async def exec_transaction(conn: Connection, commands: list[tuple[Any, ...]]) -> list[Any]:
+    """MULTI, ``commands``, EXEC in one round trip: EXEC's replies, errors in place.
+
+    Raises ``WatchError`` if a watched key changed, and EXECABORT's ``ResponseError`` (caused by
+    the first command the server refused to queue) if nothing ran."""
+    await conn.send([("MULTI",), *commands, ("EXEC",)])
+    replies = [await conn.read() for _ in range(len(commands) + 2)]
+    if isinstance(replies[0], ResponseError):
+        raise replies[0]
+    result = replies[-1]
+    if isinstance(result, ResponseError):
+        refused = [r for r in replies[1:-1] if isinstance(r, ResponseError)]
+        raise result from (refused[0] if refused else None)
+    if result is None:
+        raise WatchError("a watched key changed: the transaction did not run")
+    return list(result)
 
 
-class Pipeline(CommandsMixin):
-    """Queued commands sent in one write; ``await p.execute()`` (or leaving ``async with``)
-    returns the replies in order. Error replies are returned in place, not raised, unless
-    ``raise_on_error=True``."""
+class _Batch:
+    """Commands queued in one pipeline run, and afterwards their results."""
 
-    def __init__(self, kv: KV, *, transaction: bool) -> None:
-        self._kv = kv
-        self._transaction = transaction
-        self._commands: list[tuple[Any, ...]] = []
-        self._transforms: list[Callable[[Any], Any] | None] = []
+    __slots__ = ("commands", "results", "transforms")
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[Any, ...]] = []
+        self.transforms: list[Callable[[Any], Any]] = []
         self.results: list[Any] | None = None
 
-    def __len__(self) -> int:
-        return len(self._commands)
+    def add(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> Queued[T]:
+        self.commands.append(args)
+        self.transforms.append(transform)
+        return Queued(self, len(self.commands) - 1)
 
-    async def _run(self, args: tuple[Any, ...], transform: Callable[[Any], Any] | None) -> Any:
-        self._commands.append(args)
-        self._transforms.append(transform)
-        return self
-
-    async def execute(self, *args: Any) -> Any:
-        """Queue ``args`` (inside a pipeline, commands are queued, not sent)."""
-        return await self._run(args, None)
-
-    def queue(self, *args: Any) -> Pipeline:
-        """Queue ``args``; returns the pipeline so calls can be chained."""
-        self._commands.append(args)
-        self._transforms.append(None)
-        return self
-
-    async def run(self, *, raise_on_error: bool = False) -> list[Any]:
-        """Send everything queued; return the replies. Checkpoint: yes."""
-        commands, self._commands = self._commands, []
-        transforms, self._transforms = self._transforms, []
-        if not commands:
-            self.results = []
-            return []
-        kv = self._kv
-        conn = await kv._acquire()
-        try:
-            if self._transaction:
-                await conn.send([("MULTI",), *commands, ("EXEC",)])
-                replies = [await conn.read() for _ in range(len(commands) + 2)]
-                exec_reply = replies[-1]
-                if isinstance(exec_reply, ResponseError):
-                    raise exec_reply
-                if exec_reply is None:
-                    raise WatchError("a watched key changed; the transaction did not run")
-                raw: list[Any] = exec_reply
-            else:
-                await conn.send(commands)
-                raw = [await conn.read() for _ in commands]
-        finally:
-            await kv._release(conn)
+    def finish(self, raw: list[Any], raise_on_error: bool) -> list[Any]:
         results: list[Any] = []
-        for reply, transform in zip(raw, transforms, strict=True):
-            if isinstance(reply, ResponseError):
+        for reply, transform in zip(raw, self.transforms, strict=True):
+            if isinstance(reply, BaseException):
                 if raise_on_error:
                     raise reply
                 results.append(reply)
             else:
-                results.append(reply if transform is None else transform(reply))
+                results.append(transform(reply))
         self.results = results
         return results
 
-    async def __aenter__(self) -> Pipeline:
+
+@final
+class Queued(Generic[T]):
+    """A command queued in a pipeline or transaction. Once the batch has run, ``await`` it (or
+    call ``result()``) for its reply; an error reply is raised then."""
+
+    __slots__ = ("_batch", "_index")
+
+    def __init__(self, batch: _Batch, index: int) -> None:
+        self._batch = batch
+        self._index = index
+
+    def __repr__(self) -> str:
+        return f"<Queued {self._batch.commands[self._index][0]!r} #{self._index}>"
+
+    def result(self) -> T:
+        """The reply; ``RuntimeError`` if the batch has not run yet. Not a checkpoint."""
+        results = self._batch.results
+        if results is None:
+            raise RuntimeError(
+                "this command is queued, not sent: its reply is available once the pipeline "
+                "or transaction has run (do not await queued commands before that)"
+            )
+        value: T = results[self._index]
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.result()
+        yield  # a generator, so that ``await queued`` works (it never suspends)
+
+
+@final
+class Pipeline(CommandsMixin[S]):
+    """Commands queued, then sent in one write with their replies read in one go.
+
+    Typed methods and ``execute(*args)`` queue (no ``await``). ``await p.run()``, or leaving
+    ``async with`` without an error, sends the batch and returns the replies in order, each
+    transformed as its method says; error replies stay in place as ``ResponseError``
+    instances unless ``raise_on_error=True``. A pipeline can be reused after it ran."""
+
+    __slots__ = ("_batch", "_kv", "_transaction", "results")
+
+    def __init__(self, kv: KV[S], *, transaction: bool) -> None:
+        self._kv: KV[S] = kv
+        self._transaction = transaction
+        self._batch = _Batch()
+        self.results: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self._batch.commands)
+
+    def _run(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> Queued[T]:
+        return self._batch.add(args, transform)
+
+    def execute(self, *args: Any) -> Queued[Any]:
+        """Queue any command (its reply unconverted). Not a checkpoint."""
+        if not args:
+            raise TypeError(
+                "Pipeline.execute(*args) queues a command; send the batch with "
+                "'await p.run()' or by leaving 'async with'"
+            )
+        return self._batch.add(args, identity)
+
+    async def run(self, *, raise_on_error: bool = False) -> list[Any]:
+        """Send everything queued and return the replies in order.
+
+        Checkpoint: yes. Raises ``ConnectionLost`` if the connection dropped (some commands may
+        have run), ``WatchError``/``ResponseError`` for a failed transaction, the first error
+        reply with ``raise_on_error``. Cancellation closes the connection; some commands may
+        have run."""
+        batch, self._batch = self._batch, _Batch()
+        raw = await self._kv._run_batch(batch.commands, self._transaction) if batch.commands else []
+        self.results = batch.finish(raw, raise_on_error)
+        return self.results
+
+    async def __aenter__(self) -> Pipeline[S]:
         return self
 
     async def __aexit__(
@@ -393,27 +413,80 @@ class Pipeline(CommandsMixin):
     ) -> None:
         if exc_type is None:
             await self.run()
+        else:
+            self._batch = _Batch()
 
 
-class Transaction(CommandsMixin):
-    """A WATCH/MULTI/EXEC transaction on one dedicated connection (see ``KV.transaction``)."""
+@final
+class Transaction(CommandsMixin[S]):
+    """A WATCH/MULTI/EXEC transaction on one dedicated pooled connection (see
+    ``KV.transaction``).
 
-    def __init__(self, kv: KV, conn: Connection) -> None:
-        self._kv = kv
-        self._conn = conn
-        self._queued: list[tuple[Any, ...]] = []
+    Before ``multi()``, commands run at once (``await tx.get(k)``) and see the live data; after
+    it they are queued (``tx.set(k, v)``) and run atomically when the ``async with`` block ends.
+    If the block raises or ``discard()`` was called, nothing is queued to the server and the
+    connection is reset (UNWATCH) or, after an error, closed."""
+
+    __slots__ = ("_batch", "_conn", "_discarded", "_kv", "_pool", "_watch", "results")
+
+    def __init__(self, kv: KV[S], watch: tuple[Key, ...]) -> None:
+        self._kv: KV[S] = kv
+        self._watch = watch
+        self._pool: Pool | None = None
+        self._conn: Connection | None = None
+        self._batch: _Batch | None = None
+        self._discarded = False
         self.results: list[Any] | None = None
 
-    async def execute(self, *args: Any) -> Any:
-        """Run a command now (reads inside the transaction see the watched values)."""
-        return await self._conn.call(*args)
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("use the transaction as 'async with db.transaction(...) as tx:'")
+        return self._conn
 
-    def queue(self, *args: Any) -> Transaction:
-        """Queue a command to run atomically at EXEC."""
-        self._queued.append(args)
-        return self
+    async def _now(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> T:
+        reply = await self._connection().call(args)
+        if isinstance(reply, ResponseError):
+            self._kv._note_error(reply)
+            raise reply
+        return transform(reply)
 
-    async def __aenter__(self) -> Transaction:
+    def _run(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> Awaitable[T]:
+        if self._batch is None:
+            return self._now(args, transform)
+        return self._batch.add(args, transform)
+
+    def execute(self, *args: Any) -> Awaitable[Any]:
+        """Any command: run now before ``multi()``, queued after it."""
+        return self._run(args, identity)
+
+    async def watch(self, *keys: Key) -> None:
+        """WATCH more keys (before ``multi()``). Checkpoint: yes."""
+        if self._batch is not None:
+            raise RuntimeError("WATCH must come before multi()")
+        await self._now(("WATCH", *keys), identity)
+
+    def multi(self) -> None:
+        """From now on, queue commands for EXEC. Not a checkpoint (nothing is sent yet)."""
+        self._connection()
+        if self._batch is not None:
+            raise RuntimeError("multi() was already called")
+        self._batch = _Batch()
+
+    def discard(self) -> None:
+        """Give up: leaving the block runs nothing. Not a checkpoint."""
+        self._discarded = True
+
+    async def __aenter__(self) -> Transaction[S]:
+        if self._conn is not None:
+            raise RuntimeError("this transaction was already entered")
+        self._pool, self._conn = await self._kv._lend(self._watch)
+        if self._watch:
+            try:
+                await self._now(("WATCH", *self._watch), identity)
+            except BaseException:
+                self._conn.broken = True
+                self._pool.release(self._conn)
+                raise
         return self
 
     async def __aexit__(
@@ -422,78 +495,75 @@ class Transaction(CommandsMixin):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        conn = self._conn
+        conn, pool, batch = self._connection(), self._pool, self._batch
+        assert pool is not None
         try:
             if exc_type is not None:
-                await conn.call("UNWATCH")
-                return
-            await conn.send([("MULTI",), *self._queued, ("EXEC",)])
-            replies = [await conn.read() for _ in range(len(self._queued) + 2)]
-            results: list[Any] | None = replies[-1]
-            if isinstance(results, ResponseError):
-                raise results
-            if results is None:
-                raise WatchError("a watched key changed; the transaction did not run")
-            self.results = results
-        finally:
-            await self._kv._release(conn)
-
-
-class Subscription:
-    """Messages from subscribed channels: ``async for message in sub`` yields dicts with
-    ``type`` (``message``/``pmessage``), ``channel``, ``pattern`` and ``data``."""
-
-    def __init__(self, kv: KV, conn: Connection) -> None:
-        self._kv = kv
-        self._conn = conn
-
-    async def _command(self, name: str, items: tuple[Any, ...]) -> None:
-        await self._conn.send([(name, *items)])
-        # One confirmation per channel; they are messages, not replies, so read them raw.
-        self._conn.pending -= 1
-        for _ in range(max(len(items), 1)):
-            self._conn.pending += 1
-            await self._conn.read()
-
-    async def subscribe(self, *channels: str | bytes) -> None:
-        await self._command("SUBSCRIBE", channels)
-
-    async def unsubscribe(self, *channels: str | bytes) -> None:
-        await self._command("UNSUBSCRIBE", channels)
-
-    async def psubscribe(self, *patterns: str | bytes) -> None:
-        await self._command("PSUBSCRIBE", patterns)
-
-    async def punsubscribe(self, *patterns: str | bytes) -> None:
-        await self._command("PUNSUBSCRIBE", patterns)
-
-    async def get_message(self) -> dict[str, Any]:
-        """Wait for the next published message. Checkpoint: yes."""
-        conn = self._conn
-        while True:
-            if conn.pushes:
-                raw = conn.pushes.pop(0)
+                conn.broken = True  # WATCH state and who knows what else: do not reuse
+            elif batch is None or self._discarded:
+                await self._now(("UNWATCH",), identity)
             else:
-                conn.pending += 1
-                raw = await conn.read()
-            kind = raw[0].decode() if isinstance(raw[0], bytes) else raw[0]
-            if kind == "message":
-                return {"type": kind, "pattern": None, "channel": raw[1], "data": raw[2]}
-            if kind == "pmessage":
-                return {"type": kind, "pattern": raw[1], "channel": raw[2], "data": raw[3]}
+                try:
+                    raw = await exec_transaction(conn, batch.commands)
+                except ResponseError as error:
+                    self._kv._note_error(error)
+                    raise
+                self.results = batch.finish(raw, raise_on_error=False)
+        finally:
+            pool.release(conn)
 
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._messages()
 
-    async def _messages(self) -> AsyncIterator[dict[str, Any]]:
-        while True:
-            yield await self.get_message()
+@overload
+def connect(
+    url: str = ...,
+    *,
+    decode_responses: Literal[False] = False,
+    protocol: Literal[2, 3] = 2,
+    max_connections: int = 32,
+    client_name: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+) -> KV[bytes]: ...
+@overload
+def connect(
+    url: str = ...,
+    *,
+    decode_responses: Literal[True],
+    protocol: Literal[2, 3] = 2,
+    max_connections: int = 32,
+    client_name: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+) -> KV[str]: ...
+def connect(
+    url: str = "redis://127.0.0.1:6379",
+    *,
+    decode_responses: bool = False,
+    protocol: Literal[2, 3] = 2,
+    max_connections: int = 32,
+    client_name: str | None = None,
+    ssl_context: _ssl.SSLContext | None = None,
+) -> KV[Any]:
+    """A client for ``url``; use it as ``async with trapline.kv.connect(url) as db:``.
 
-    async def aclose(self) -> None:
-        await self._conn.aclose()
+    URLs: ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` for TLS,
+    ``unix:///path/to.sock?db=N``, and ``redis+cluster://host:port,host:port,...`` for Redis
+    Cluster (any reachable node will do; the rest are discovered). Replies are ``bytes``, or
+    ``str`` with ``decode_responses=True``. ``protocol=3`` speaks RESP3 (HELLO 3).
+    ``max_connections`` bounds the pool (per node in a cluster). Not a checkpoint: nothing
+    connects until ``async with`` (or the first command)."""
+    if protocol not in (2, 3):
+        raise ValueError("protocol must be 2 or 3")
+    parsed = parse_url(url)
+    options = Options(
+        db=parsed.db,
+        username=parsed.username,
+        password=parsed.password,
+        decode_responses=decode_responses,
+        protocol=protocol,
+        client_name=client_name,
+        ssl_context=ssl_context,
+    )
+    if parsed.cluster:
+        from ._cluster import ClusterKV
 
-    async def __aenter__(self) -> Subscription:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        return ClusterKV(parsed.addresses, options, max_connections)
+    return StandaloneKV(parsed.addresses[0], options, max_connections)
