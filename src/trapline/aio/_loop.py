@@ -240,7 +240,7 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
 
     # -- hosted inside a trapline run ----------------------------------------------------------
 
-    def _host(self) -> None:
+    def _start_hosted(self) -> None:
         """Become the running loop of the current trapline run, driven by a system task."""
         self._hosted = True
         self._thread_id = threading.get_ident()
@@ -483,5 +483,5 @@ def current_loop() -> TraplineEventLoop:
     if running is not None:
         raise RuntimeError(f"another asyncio event loop is running in this thread: {running!r}")
     loop = TraplineEventLoop(clock=current_clock())
-    loop._host()
+    loop._start_hosted()
     return loop
