@@ -40,9 +40,9 @@ async def test_writes_survive_a_restart(tmp_path):
         await db.execute("ZADD", "z", "1.5", "x", "2", "y")
         await db.execute("SREM", "s", "b")
         async with db.pipeline() as p:  # one connection: SELECT applies to what follows
-            p.queue("SELECT", "3")
-            p.queue("SADD", "in3", "yes")
-            p.queue("SELECT", "0")
+            p.execute("SELECT", "3")
+            p.execute("SADD", "in3", "yes")
+            p.execute("SELECT", "0")
 
     server, _ = await run_server(config, write)
     assert server.dbs[3].data == {b"in3": {b"yes"}}
@@ -97,8 +97,8 @@ async def test_exec_is_logged_as_a_transaction(tmp_path):
 
     async def write(db):
         async with db.pipeline(transaction=True) as p:
-            p.queue("SADD", "a", "1")
-            p.queue("SADD", "b", "2")
+            p.execute("SADD", "a", "1")
+            p.execute("SADD", "b", "2")
 
     await run_server(config, write)
     log = (tmp_path / "appendonly.aof").read_bytes()

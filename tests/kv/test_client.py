@@ -59,18 +59,16 @@ async def test_many_tasks_share_a_bounded_pool(url):
 
 
 def test_url_parsing():
-    address = trapline.kv._client.Address.parse("redis://:secret@localhost:6380/2")
-    assert (address.host, address.port, address.db, address.password) == (
-        "localhost",
-        6380,
-        2,
-        "secret",
-    )
-    assert trapline.kv._client.Address.parse("rediss://h").tls
-    unix = trapline.kv._client.Address.parse("unix:///tmp/kv.sock?db=3")
-    assert (unix.path, unix.db) == ("/tmp/kv.sock", 3)
+    from trapline.kv._client_conn import parse_url
+
+    parsed = parse_url("redis://:secret@localhost:6380/2")
+    assert (parsed.addresses[0].host, parsed.addresses[0].port) == ("localhost", 6380)
+    assert (parsed.db, parsed.password) == (2, "secret")
+    assert parse_url("rediss://h").addresses[0].tls
+    unix = parse_url("unix:///tmp/kv.sock?db=3")
+    assert (unix.addresses[0].path, unix.db) == ("/tmp/kv.sock", 3)
     with pytest.raises(ValueError, match="unsupported URL scheme"):
-        trapline.kv._client.Address.parse("http://x")
+        parse_url("http://x")
 
 
 async def test_connect_to_a_closed_port_fails_at_enter():
