@@ -299,7 +299,17 @@ class PoolStatistics:
 class Pool:
     """Connections to one server, at most ``max_connections`` of them, shared by many tasks."""
 
-    __slots__ = ("_closed", "_idle", "_limiter", "_made", "address", "max_connections", "options")
+    __slots__ = (
+        "_closed",
+        "_idle",
+        "_lent",
+        "_limiter",
+        "_made",
+        "_open",
+        "address",
+        "max_connections",
+        "options",
+    )
 
     def __init__(self, address: Address, options: Options, max_connections: int) -> None:
         if max_connections < 1:
@@ -311,6 +321,8 @@ class Pool:
         self._idle: deque[Connection] = deque()
         self._closed = False
         self._made = 0
+        self._open = 0  # connections that exist: lent + idle
+        self._lent = 0
 
     def __repr__(self) -> str:
         return f"<trapline.kv Pool {self.address} {self.statistics()}>"
@@ -333,34 +345,39 @@ class Pool:
                 conn = idle.pop()  # most recently used first: the likeliest to be alive
                 if not conn.looks_closed():
                     conn.borrower = borrower
+                    self._lent += 1
                     return conn
                 conn.close_now()
+                self._open -= 1
             conn = await Connection.open(self.address, self.options)
             self._made += 1
+            self._open += 1
         except BaseException:
             self._limiter.release_on_behalf_of(borrower)
             raise
         conn.borrower = borrower
+        self._lent += 1
         return conn
 
     def release(self, conn: Connection) -> None:
         """Give a connection back; a broken one is closed. Not a checkpoint (safe in
         ``finally`` blocks of cancelled tasks)."""
         borrower, conn.borrower = conn.borrower, None
+        self._lent -= 1
         if conn.broken or self._closed or conn.parser.buffered():
             conn.close_now()
+            self._open -= 1
         else:
             self._idle.append(conn)
         self._limiter.release_on_behalf_of(borrower)
 
     def statistics(self) -> PoolStatistics:
-        limiter = self._limiter.statistics()
         return PoolStatistics(
             max_connections=self.max_connections,
-            open_connections=limiter.borrowed_tokens + len(self._idle),
-            in_use=limiter.borrowed_tokens,
+            open_connections=self._open,
+            in_use=self._lent,
             idle=len(self._idle),
-            tasks_waiting=limiter.tasks_waiting,
+            tasks_waiting=self._limiter.statistics().tasks_waiting,
             connections_made=self._made,
         )
 
@@ -370,6 +387,7 @@ class Pool:
         self._closed = True
         idle = list(self._idle)
         self._idle.clear()
+        self._open -= len(idle)
         with trapline.CancelScope(shield=True):
             for conn in idle:
                 await conn.aclose()
