@@ -4,6 +4,7 @@ parser. The network tests run against real Redis and against trapline.kv."""
 import contextlib
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 
@@ -352,6 +353,71 @@ async def test_unix_socket(tmp_path):
             await db.set("k", "over a unix socket")
             assert await db.get("k") == b"over a unix socket"
             assert (await db.client_info())["db"] == "2"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_tls(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(tmp_path / "server.pem"),
+            "--tls-key-file",
+            str(tmp_path / "server.pem"),
+            "--tls-ca-cert-file",
+            str(tmp_path / "ca.pem"),
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                async with trapline.kv.connect(
+                    f"rediss://127.0.0.1:{port}/1", ssl_context=context, protocol=3
+                ) as db:
+                    await db.set("k", "over TLS")
+                    assert await db.get("k") == b"over TLS"
+                    async with db.pipeline() as p:
+                        for i in range(100):
+                            p.incr("n")
+                    assert p.results == list(range(1, 101))
+                    with trapline.move_on_after(0.05):
+                        await db.blpop("nothing")
+                    assert await db.ping()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                await trapline.sleep(0.02)
+        with pytest.raises(trapline.BrokenResourceError):  # our CA is not trusted by default
+            async with trapline.kv.connect(f"rediss://127.0.0.1:{port}"):
+                pass
     finally:
         process.terminate()
         process.wait(10)
