@@ -126,6 +126,7 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
         handle = super().call_soon(callback, *args, context=context)
+        _drop_own_frame(handle)
         if self._sleeping is not None:  # called from a trapline task while the driver sleeps
             self._wake_driver()
         return handle
@@ -138,6 +139,7 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         timer = super().call_at(when, callback, *args, context=context)
+        _drop_own_frame(timer)
         if self._sleeping is not None and when < self._sleep_until:
             self._wake_driver()
         return timer
@@ -426,6 +428,14 @@ class _LoopWait:
         loop = self._loop
         tasks = len(asyncio.all_tasks(loop)) if loop.is_running() else 0
         return f"asyncio loop ({tasks} asyncio tasks)"
+
+
+def _drop_own_frame(handle: asyncio.Handle) -> None:
+    """In debug mode a handle records where it was scheduled; asyncio drops its own frame
+    from that stack, and our wrapper drops its own too, so the stack ends at the caller."""
+    stack = getattr(handle, "_source_traceback", None)
+    if stack:
+        del stack[-1]
 
 
 def _check_signal(sig: int) -> None:
