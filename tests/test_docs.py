@@ -63,12 +63,14 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-# Pages written before this suite existed, full of fragments that need a network or a larger
-# program around them: compiled, not run. README.md's example sleeps 8 s of real time.
+# Pages written without this suite's directives, whose blocks are fragments that need a network
+# or a larger program around them: compiled, not run (their authors may mark blocks one by one
+# and drop the entry). README.md's example sleeps 8 s of real time.
 FILE_MODES: dict[str, dict[str, str]] = {
     "docs/design.md": {"default": "fragment"},
     "docs/networking.md": {"default": "fragment"},
     "docs/threads-processes-signals.md": {"default": "fragment"},
+    "docs/asyncio.md": {"default": "fragment"},
     "README.md": {"virtual-time": "yes"},
 }
 
