@@ -417,6 +417,8 @@ REFERENCE_MODULES = [
     "trapline.from_thread",
     "trapline.tracing",
     "trapline.kv",
+    "trapline.aio",
+    "trapline.socket",
 ]
 
 
