@@ -144,6 +144,7 @@ class _Recorder(unittest.TestResult):
         self._before = 0
         self._bad: list[str] = []
         self._skipped = False
+        self._skip_reason = ""
         self._started = 0.0
 
     def startTest(self, test: unittest.TestCase) -> None:
@@ -174,6 +175,7 @@ class _Recorder(unittest.TestResult):
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
         super().addSkip(test, reason)
         self._skipped = True
+        self._skip_reason = reason
 
     def _note(self, test: unittest.TestCase, trace: str) -> None:
         if isinstance(test, unittest.TestCase):
@@ -189,7 +191,7 @@ class _Recorder(unittest.TestResult):
         used = self.created["loops"] > self._before
         if self._skipped and not self._bad:
             self.counts["skipped"] += 1
-            outcome = "skip"
+            outcome = f"skip: {self._skip_reason}"
         elif not used:
             self.counts["no_loop"] += 1
             if self._bad:

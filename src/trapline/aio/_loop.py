@@ -217,18 +217,21 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         ready = self._ready
         selector = self._tsel
         while True:
+            if selector.take_fresh():
+                await checkpoint()  # new watchers register their fds before the next poll
             if ready or self._stopping or selector.has_events:
-                await checkpoint()  # let trapline tasks run between asyncio batches
+                # More to run: let trapline tasks have their turn, but come back through a
+                # deadline of "now" rather than a plain checkpoint, because the kernel fires
+                # deadlines after it has polled I/O and woken the watchers. So, as in asyncio,
+                # every iteration sees the I/O that is ready before it runs callbacks.
+                deadline = self.time()
             else:
                 scheduled = self._scheduled
                 deadline = scheduled[0].when() if scheduled else math.inf
-                if deadline <= self.time():
-                    await checkpoint()
-                else:
-                    self._sleep_until = deadline
-                    self._sleeping = self._driver
-                    await park(self._waits, self._stop_sleeping, deadline=deadline)
-                    self._sleeping = None
+            self._sleep_until = deadline
+            self._sleeping = self._driver
+            await park(self._waits, self._stop_sleeping, deadline=deadline)
+            self._sleeping = None
             _base_run_once(self)
             if done():
                 return

@@ -92,6 +92,8 @@ class TraplineSelector(selectors.BaseSelector):
         self._wake = wake
         self._report = report
         self._closed = False
+        #: Watchers were started since the driver last looked (see ``take_fresh``).
+        self._fresh = False
 
     # -- selectors.BaseSelector ----------------------------------------------------------------
 
@@ -179,6 +181,13 @@ class TraplineSelector(selectors.BaseSelector):
         """True when a watcher posted an event that ``select`` has not returned yet."""
         return bool(self._pending)
 
+    def take_fresh(self) -> bool:
+        """True (once) if watchers were started since the last call: they must run once to
+        register their interest before the kernel's next poll can report their fd."""
+        fresh = self._fresh
+        self._fresh = False
+        return fresh
+
     def attach(self, group: TaskGroup) -> None:
         """Start watching every registered fd, in tasks of ``group``."""
         self._group = group
@@ -200,6 +209,7 @@ class TraplineSelector(selectors.BaseSelector):
         for bit in (EVENT_READ, EVENT_WRITE):
             if events & bit and (fd, bit) not in self._watchers:
                 scope = self._watchers[fd, bit] = CancelScope()
+                self._fresh = True
                 kind = "reader" if bit == EVENT_READ else "writer"
                 group.spawn(self._watcher, fd, bit, scope, name=f"asyncio fd {fd} {kind}")
 
