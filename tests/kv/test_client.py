@@ -234,6 +234,10 @@ async def test_transaction_discard_error_and_misuse(url):
             tx.execute("SET", "k", "v")
         assert tx.results == [b"OK"]
         with pytest.raises(RuntimeError, match="async with"):
+            await tx.get("k")  # its connection went back to the pool
+        with pytest.raises(RuntimeError, match="only once"):
+            await tx.__aenter__()
+        with pytest.raises(RuntimeError, match="async with"):
             db.transaction("k").multi()
         # The single pooled connection came back clean each time (no WATCH left behind).
         await db.set("k", "again")
@@ -329,7 +333,10 @@ async def test_password_client_name_and_database_from_the_url():
                 assert (me["db"], me["name"], me["resp"]) == ("3", "me", str(protocol))
         async with trapline.kv.connect(f"redis://default:s3cret@127.0.0.1:{port}/0") as db:
             assert await db.get("where") is None
-            await db.execute("SELECT", 3)  # (do not do this: it changes one pooled connection)
+            for command in ("SELECT", b"select", "MULTI", "subscribe", "AUTH"):
+                with pytest.raises(ValueError, match="pooled connection"):
+                    await db.execute(command, 3)
+        async with trapline.kv.connect(f"redis://:s3cret@127.0.0.1:{port}/3") as db:
             assert await db.get("where") == b"db3"
         tg.cancel_scope.cancel()
 
@@ -408,6 +415,8 @@ async def test_tls(tmp_path):
                         for i in range(100):
                             p.incr("n")
                     assert p.results == list(range(1, 101))
+                    stats = db.statistics().pools.popitem()[1]
+                    assert stats.connections_made == 1  # (TLS 1.3 tickets do not look like EOF)
                     with trapline.move_on_after(0.05):
                         await db.blpop("nothing")
                     assert await db.ping()
@@ -415,6 +424,12 @@ async def test_tls(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline and process.poll() is None
                 await trapline.sleep(0.02)
+        # No SELECT, no AUTH: the connection goes idle right after the handshake, and the
+        # server's TLS 1.3 session tickets arrive on it then. That is not a closed connection.
+        async with trapline.kv.connect(f"rediss://127.0.0.1:{port}", ssl_context=context) as db:
+            await trapline.sleep(0.05)
+            assert await db.ping() and await db.get("k") is None
+            assert db.statistics().pools.popitem()[1].connections_made == 1
         with pytest.raises(trapline.BrokenResourceError):  # our CA is not trusted by default
             async with trapline.kv.connect(f"rediss://127.0.0.1:{port}"):
                 pass

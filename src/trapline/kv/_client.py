@@ -45,6 +45,18 @@ __all__ = [
 
 T = TypeVar("T")
 
+# Commands that leave a connection in a state the next borrower would not expect.
+_CONNECTION_STATE = frozenset(
+    {"SELECT", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "MULTI", "WATCH", "HELLO"}
+    | {"RESET", "QUIT", "AUTH"}
+)
+
+
+def _command_name(command: Any) -> str:
+    if isinstance(command, bytes):
+        return command.decode(errors="replace").upper()
+    return str(command).upper()
+
 
 @dataclass(frozen=True, slots=True)
 class KVStatistics:
@@ -115,7 +127,12 @@ class KV(CommandsMixin[S]):
         Cancellation closes the connection; the command may or may not have run. Do not change
         connection state this way (SELECT, CLIENT SETNAME, SUBSCRIBE, MULTI): the connection
         goes back to a shared pool. Use the URL's db, ``client_name=``, ``subscribe()`` and
-        ``transaction()``."""
+        ``transaction()``; those commands raise ``ValueError`` here."""
+        if args and _command_name(args[0]) in _CONNECTION_STATE:
+            raise ValueError(
+                f"{_command_name(args[0])} would change the state of one pooled connection: use "
+                "the URL's /db, connect(client_name=...), db.subscribe() or db.transaction()"
+            )
         return await self._call(args, identity)
 
     def pipeline(self, *, transaction: bool = False) -> Pipeline[S]:
@@ -440,7 +457,10 @@ class Transaction(CommandsMixin[S]):
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            raise RuntimeError("use the transaction as 'async with db.transaction(...) as tx:'")
+            raise RuntimeError(
+                "use the transaction inside 'async with db.transaction(...) as tx:' (and only "
+                "there: its connection goes back to the pool at the end of the block)"
+            )
         return self._conn
 
     async def _now(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> T:
@@ -477,8 +497,8 @@ class Transaction(CommandsMixin[S]):
         self._discarded = True
 
     async def __aenter__(self) -> Transaction[S]:
-        if self._conn is not None:
-            raise RuntimeError("this transaction was already entered")
+        if self._conn is not None or self.results is not None:
+            raise RuntimeError("a transaction can be entered only once")
         self._pool, self._conn = await self._kv._lend(self._watch)
         if self._watch:
             try:
@@ -510,6 +530,7 @@ class Transaction(CommandsMixin[S]):
                     raise
                 self.results = batch.finish(raw, raise_on_error=False)
         finally:
+            self._conn = self._pool = self._batch = None  # the connection is the pool's again
             pool.release(conn)
 
 

@@ -266,6 +266,22 @@ class Connection:
         except (OSError, ValueError):
             return True
 
+    async def only_tls_housekeeping(self) -> bool:
+        """An idle TLS connection is readable: is that just TLS records that carry no data
+        (TLS 1.3 session tickets arrive after the handshake), rather than the end?
+
+        Reads them with a moment's deadline; True if nothing but records came, so the
+        connection is fine. Checkpoint: yes."""
+        if not isinstance(self.stream, trapline.TLSStream):
+            return False
+        with trapline.move_on_after(0.001):
+            try:
+                await self.stream.recv(65536)  # data or EOF: either way, not reusable
+            except _STREAM_ERRORS:
+                pass
+            return False
+        return not self.looks_closed()
+
     def close_now(self) -> None:
         """Close without a checkpoint (cleanup code, cancelled tasks). A TLS session is cut
         without ``close_notify``, which is fine for a connection we are giving up on."""
@@ -343,7 +359,13 @@ class Pool:
             idle = self._idle
             while idle:
                 conn = idle.pop()  # most recently used first: the likeliest to be alive
-                if not conn.looks_closed():
+                try:
+                    alive = not conn.looks_closed() or await conn.only_tls_housekeeping()
+                except BaseException:
+                    conn.close_now()
+                    self._open -= 1
+                    raise
+                if alive:
                     conn.borrower = borrower
                     self._lent += 1
                     return conn

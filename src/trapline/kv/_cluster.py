@@ -35,6 +35,7 @@ from typing import Any, Final, TypeVar, final
 import trapline
 
 from ._client import KV, KVStatistics, exec_transaction
+from ._client import _command_name as _name
 from ._client_cmds_base import Key, S, option, text
 from ._client_conn import Address, Connection, Options, Pool
 from ._client_resp import ClusterError, ConnectionLost, KVError, ResponseError
@@ -179,10 +180,6 @@ _FANOUT: dict[str, Callable[[list[Any]], Any]] = {
 # Multi-key commands that are split per slot when their keys span several.
 _SPLIT = frozenset({"MGET", "MSET", "DEL", "UNLINK", "EXISTS", "TOUCH"})
 _REDIRECTS = frozenset({"MOVED", "ASK", "TRYAGAIN"})
-
-
-def _name(command: Any) -> str:
-    return (command.decode() if isinstance(command, bytes) else str(command)).upper()
 
 
 def _one_slot(name: str, slots: list[int]) -> int | None:
