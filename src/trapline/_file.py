@@ -65,13 +65,16 @@ class AsyncFile:
         return await self._call(self._file.read, size)
 
     async def readline(self, size: int = -1) -> Any:
+        """Read one line (at most ``size``). Checkpoint: yes."""
         return await self._call(self._file.readline, size)
 
     async def readlines(self, hint: int = -1) -> list[Any]:
+        """Read all remaining lines. Checkpoint: yes."""
         result: list[Any] = await self._call(self._file.readlines, hint)
         return result
 
     async def readinto(self, buffer: Any) -> int:
+        """Read into ``buffer``; returns the byte count. Checkpoint: yes."""
         result: int = await self._call(self._file.readinto, buffer)  # type: ignore[attr-defined]
         return result
 
@@ -81,21 +84,26 @@ class AsyncFile:
         return result
 
     async def writelines(self, lines: Iterable[Any]) -> None:
+        """Write each item of ``lines``. Checkpoint: yes."""
         await self._call(self._file.writelines, list(lines))
 
     async def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the file position; returns the new one. Checkpoint: yes."""
         result: int = await self._call(self._file.seek, offset, whence)
         return result
 
     async def tell(self) -> int:
+        """The file position. Checkpoint: yes."""
         result: int = await self._call(self._file.tell)
         return result
 
     async def truncate(self, size: int | None = None) -> int:
+        """Resize the file to ``size`` (the position by default). Checkpoint: yes."""
         result: int = await self._call(self._file.truncate, size)
         return result
 
     async def flush(self) -> None:
+        """Flush Python's buffer to the OS (not to disk: see ``fsync``). Checkpoint: yes."""
         await self._call(self._file.flush)
 
     async def fsync(self) -> None:
@@ -154,6 +162,8 @@ class Path:
 
     Pure path operations (``/``, ``name``, ``parent``, ``suffix``, ``with_name``...) stay
     synchronous; ``exists()``, ``read_text()``, ``mkdir()``, ``iterdir()``... are awaited.
+    They raise what ``pathlib`` raises (``OSError`` and its subclasses). Cancellation: the
+    operation in the thread completes, then the task sees ``Cancelled`` at its next checkpoint.
     """
 
     __slots__ = ("_path",)
@@ -223,58 +233,74 @@ class Path:
     # -- I/O, in threads -----------------------------------------------------------------------
 
     async def exists(self) -> bool:
+        """Whether the path exists. Checkpoint: yes."""
         return await run_sync(self._path.exists)
 
     async def is_file(self) -> bool:
+        """Whether the path is a regular file. Checkpoint: yes."""
         return await run_sync(self._path.is_file)
 
     async def is_dir(self) -> bool:
+        """Whether the path is a directory. Checkpoint: yes."""
         return await run_sync(self._path.is_dir)
 
     async def stat(self) -> os.stat_result:
+        """``os.stat`` of the path. Checkpoint: yes."""
         return await run_sync(self._path.stat)
 
     async def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        """The file's contents as text. Checkpoint: yes."""
         return await run_sync(self._path.read_text, encoding, errors)
 
     async def read_bytes(self) -> bytes:
+        """The file's contents as bytes. Checkpoint: yes."""
         return await run_sync(self._path.read_bytes)
 
     async def write_text(
         self, data: str, encoding: str | None = None, errors: str | None = None
     ) -> int:
+        """Replace the file's contents with ``data``. Checkpoint: yes."""
         return await run_sync(self._path.write_text, data, encoding, errors)
 
     async def write_bytes(self, data: bytes) -> int:
+        """Replace the file's contents with ``data``. Checkpoint: yes."""
         return await run_sync(self._path.write_bytes, data)
 
     async def mkdir(self, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
+        """Create the directory. Checkpoint: yes."""
         await run_sync(self._path.mkdir, mode, parents, exist_ok)
 
     async def touch(self, mode: int = 0o666, exist_ok: bool = True) -> None:
+        """Create the file or update its modification time. Checkpoint: yes."""
         await run_sync(self._path.touch, mode, exist_ok)
 
     async def unlink(self, missing_ok: bool = False) -> None:
+        """Remove the file. Checkpoint: yes."""
         await run_sync(self._path.unlink, missing_ok)
 
     async def rmdir(self) -> None:
+        """Remove the empty directory. Checkpoint: yes."""
         await run_sync(self._path.rmdir)
 
     async def rename(self, target: str | os.PathLike[str]) -> Path:
+        """Rename to ``target``; returns the new path. Checkpoint: yes."""
         return Path(await run_sync(self._path.rename, os.fspath(target)))
 
     async def replace(self, target: str | os.PathLike[str]) -> Path:
+        """Rename to ``target``, replacing any file there; returns the new path. Checkpoint: yes."""
         return Path(await run_sync(self._path.replace, os.fspath(target)))
 
     async def resolve(self) -> Path:
+        """The absolute path with symlinks resolved. Checkpoint: yes."""
         return Path(await run_sync(self._path.resolve))
 
     async def iterdir(self) -> list[Path]:
-        """The directory's entries (read in one go, in a thread)."""
+        """The directory's entries (read in one go). Checkpoint: yes."""
         entries = await run_sync(lambda: list(self._path.iterdir()))
         return [Path(entry) for entry in entries]
 
     async def glob(self, pattern: str) -> list[Path]:
+        """The paths matching ``pattern`` under this one (read in one go). Checkpoint: yes."""
         entries = await run_sync(lambda: list(self._path.glob(pattern)))
         return [Path(entry) for entry in entries]
 
@@ -286,4 +312,5 @@ class Path:
         errors: str | None = None,
         newline: str | None = None,
     ) -> AsyncFile:
+        """Open the file like ``open_file``. Checkpoint: yes."""
         return await open_file(self._path, mode, buffering, encoding, errors, newline)

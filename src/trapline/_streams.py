@@ -218,7 +218,11 @@ class Stream:
 
     async def lines(self, max_size: int = DEFAULT_LIMIT) -> AsyncIterator[bytes]:
         """``async for line in stream.lines()``: each line with its ``b"\\n"``, then whatever
-        trails the last newline."""
+        trails the last newline.
+
+        Each step is a checkpoint (a ``readline``), with its errors: a line longer than
+        ``max_size`` raises ``LimitOverrunError``. Cancellation: nothing of the line is lost;
+        the next step reads it again."""
         while line := await self.readline(max_size):
             yield line
 

@@ -707,7 +707,11 @@ def reschedule(task: Task, value: Any = None, *, error: BaseException | None = N
 
 
 async def checkpoint_if_cancelled() -> None:
-    """Raise ``Cancelled`` if the current task is cancelled; otherwise return without yielding."""
+    """Raise ``Cancelled`` if the current task is cancelled; otherwise return without yielding.
+
+    Checkpoint: half of one (a cancel point, not a schedule point): it never lets other tasks
+    run. Raises ``Cancelled`` when an enclosing scope is cancelled.
+    """
     task = current_task()
     if task._cancel_pending:
         await trap(CHECKPOINT)

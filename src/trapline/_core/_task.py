@@ -29,7 +29,8 @@ class Task:
     """A running coroutine. Created by ``TaskGroup.spawn``; never constructed directly.
 
     ``await task`` waits for it and returns its result (or raises its error; ``TaskCancelled`` if
-    it ended by cancellation). A failed task's error also reaches its task group.
+    it ended by cancellation). A failed task's error also reaches its task group. Awaiting is a
+    checkpoint; cancelling the waiter stops the wait, not the task.
     """
 
     __slots__ = (

@@ -31,7 +31,8 @@ async def wait_readable(obj: int | FdLike) -> None:
 
 
 async def wait_writable(obj: int | FdLike) -> None:
-    """Wait until ``obj`` is writable (or has an error). Same rules as ``wait_readable``."""
+    """Wait until ``obj`` is writable (or has an error). Checkpoint: yes. Raises and
+    cancellation as for ``wait_readable``."""
     runner = current_runner()
     task = runner.current_task
     if task is None:

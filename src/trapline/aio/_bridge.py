@@ -94,7 +94,8 @@ async def run_trapline(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     cancels a scope around ``fn`` (a trapline cancellation, level-triggered inside), waits for
     ``fn`` to unwind, then raises ``CancelledError`` (or the error ``fn`` raised while
     unwinding). If trapline cancels ``fn`` from outside (the run is ending), this raises
-    ``CancelledError``. ``RuntimeError`` on any other event loop.
+    ``CancelledError``. ``RuntimeError`` on any other event loop. It is an asyncio coroutine:
+    a checkpoint of the calling asyncio task, as any await of a future is.
     """
     loop = asyncio.get_running_loop()
     if not isinstance(loop, TraplineEventLoop):

@@ -217,7 +217,8 @@ class KV(CommandsMixin[S]):
     async def zscan(
         self, key: Key, *, match: Key | None = None, count: int | None = None
     ) -> AsyncIterator[tuple[S, float]]:
-        """``async for member, score in db.zscan(key)``: as ``scan``, over a sorted set."""
+        """``async for member, score in db.zscan(key)``: as ``scan``, over a sorted set (each
+        round trip a checkpoint)."""
         options = [*option("MATCH", match), *option("COUNT", count)]
         async for member, score in self._pairs(("ZSCAN", key), options):
             yield member, float(score)

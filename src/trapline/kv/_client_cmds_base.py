@@ -32,7 +32,15 @@ Moment = float | datetime.datetime
 
 
 class CommandsBase(Generic[S]):
-    """Subclasses implement ``_run(args, transform)``."""
+    """The typed commands. Subclasses implement ``_run(args, transform)``.
+
+    Every command method returns an awaitable; awaiting it is a checkpoint (one round trip, or
+    one queued command in a pipeline). Raises ``ResponseError`` for an error reply from the
+    server, ``ConnectionLost`` when the connection drops during the command (the command may
+    or may not have run; nothing is retried), ``ProtocolViolation`` for a reply that is not
+    RESP. Cancellation: the connection the command used is closed rather than reused (its reply
+    would arrive for nobody), so the command may or may not have run on the server.
+    """
 
     __slots__ = ()
 

@@ -135,7 +135,7 @@ class Subscription(Generic[S]):
         await self._command("UNSUBSCRIBE", channels)
 
     async def psubscribe(self, *patterns: Key) -> None:
-        """PSUBSCRIBE to glob patterns (``news.*``); as ``subscribe``."""
+        """PSUBSCRIBE to glob patterns (``news.*``); as ``subscribe``. Checkpoint: yes."""
         if not patterns:
             raise TypeError("psubscribe() needs at least one pattern")
         await self._command("PSUBSCRIBE", patterns)

@@ -135,7 +135,8 @@ class Client:
             self.scope.cancel("client killed")
 
     async def send(self, stream: trapline.Stream, data: bytes | bytearray) -> None:
-        """Write ``data`` (then any queued pushes) to the client, one writer at a time."""
+        """Write ``data`` (then any queued pushes) to the client, one writer at a time.
+        Checkpoint: yes. Raises the stream's errors."""
         while self.sending:
             self.send_waiters += 1
             try:
@@ -341,7 +342,8 @@ class Server:
     async def block(self, client: Client, blocked: Blocked, argv: list[bytes] | None = None) -> Any:
         """Park ``client`` until it is served (see ``serve_blocked``) or the deadline passes.
 
-        ``argv`` is the blocking command; when it is served, the write hooks see it."""
+        ``argv`` is the blocking command; when it is served, the write hooks see it.
+        Checkpoint: yes. Cancellation: the client stops waiting and is served no value."""
         waiter = _Waiter(client, blocked, argv, current_task())
         db_id = client.db.id
         waiter.slots = list(dict.fromkeys((db_id, key) for key in blocked.keys))
@@ -423,7 +425,8 @@ class Server:
             hook(client)
 
     async def handle(self, stream: trapline.Stream) -> None:
-        """Serve one connection until it closes (the ``serve_tcp`` handler)."""
+        """Serve one connection until it closes (the ``serve_tcp`` handler). Checkpoint: yes.
+        Cancellation closes the connection."""
         try:
             peer = stream.getpeername()  # type: ignore[attr-defined]
             address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -537,7 +540,8 @@ class Server:
         *,
         task_status: trapline.TaskStatus[Any] = trapline.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve until cancelled; ``task_status.started()`` gets the listeners."""
+        """Serve until cancelled; ``task_status.started()`` gets the listeners. Checkpoint:
+        yes. Cancellation closes the listeners and every connection, then flushes the AOF."""
         from ._aof import start_aof
 
         try:
