@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     _cmd_pubsub,
     _cmd_server,
     _cmd_sets,
+    _cmd_sort,
     _cmd_strings,
     _cmd_tx,
     _cmd_zsets,
