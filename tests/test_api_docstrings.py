@@ -12,20 +12,7 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
-PUBLIC_MODULES = [
-    "trapline",
-    "trapline.lowlevel",
-    "trapline.testing",
-    "trapline.to_thread",
-    "trapline.from_thread",
-    "trapline.tracing",
-    "trapline.kv",
-    "trapline.aio",
-    "trapline.socket",
-]
-
-# Protocol methods document themselves through their class (``async with``/``async for``).
-DUNDERS = {"__aenter__", "__aexit__", "__anext__", "__aiter__"}
+from test_docs import REFERENCE_MODULES as PUBLIC_MODULES  # the modules the reference documents
 
 
 def _is_async(obj: Any) -> bool:
@@ -52,6 +39,7 @@ def _public_async() -> Iterator[tuple[str, Any, Any]]:
             elif inspect.isclass(obj):
                 for attr, member in inspect.getmembers(obj):
                     function = getattr(member, "__func__", member)
+                    # Dunders (``__aenter__``...) are documented by their class.
                     if attr.startswith("_") or not _is_async(function):
                         continue
                     # Methods inherited from asyncio's own classes are asyncio's to document.
