@@ -124,8 +124,53 @@ class open_channel(tuple["SendChannel[T]", "ReceiveChannel[T]"]):
     def __init__(self, max_buffer: int | float = 0) -> None: ...
 
 
+class _Handle:
+    """What both ends of a channel share: closing, by hand or on leaving a ``with`` block."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    async def aclose(self) -> None:
+        """Close this handle (see ``close``).
+
+        Checkpoint: yes. The handle is closed even if the task is cancelled, in which case
+        ``Cancelled`` is raised afterwards.
+        """
+        self.close()
+        await checkpoint()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Closing is a checkpoint, but must not replace an error already leaving the block.
+        self.close()
+        if exc is None:
+            await checkpoint()
+        else:
+            await cancel_shielded_checkpoint()
+
+
 @final
-class SendChannel(Generic[T]):
+class SendChannel(_Handle, Generic[T]):
     """The sending end of a channel made by ``open_channel`` (or a ``clone()`` of one).
 
     Several tasks may send at once; blocked senders complete in the order they started. Closing
@@ -235,49 +280,13 @@ class SendChannel(Generic[T]):
                 reschedule(task, error=EndOfChannel())
             state.receive_tasks.clear()
 
-    async def aclose(self) -> None:
-        """Close this handle (see ``close``).
-
-        Checkpoint: yes. The handle is closed even if the task is cancelled, in which case
-        ``Cancelled`` is raised afterwards.
-        """
-        self.close()
-        await checkpoint()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Closing is a checkpoint, but must not replace an error already leaving the block.
-        self.close()
-        if exc is None:
-            await checkpoint()
-        else:
-            await cancel_shielded_checkpoint()
-
     def statistics(self) -> ChannelStatistics:
         """The channel's ``ChannelStatistics`` (the same for every handle)."""
         return self._state.statistics()
 
 
 @final
-class ReceiveChannel(Generic[T]):
+class ReceiveChannel(_Handle, Generic[T]):
     """The receiving end of a channel made by ``open_channel`` (or a ``clone()`` of one).
 
     Several tasks may receive at once: each item goes to exactly one of them, the longest-waiting
@@ -386,42 +395,6 @@ class ReceiveChannel(Generic[T]):
                 reschedule(task, error=BrokenResourceError("the channel's receivers were closed"))
             state.send_tasks.clear()
             state.buffer.clear()
-
-    async def aclose(self) -> None:
-        """Close this handle (see ``close``).
-
-        Checkpoint: yes. The handle is closed even if the task is cancelled, in which case
-        ``Cancelled`` is raised afterwards.
-        """
-        self.close()
-        await checkpoint()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Closing is a checkpoint, but must not replace an error already leaving the block.
-        self.close()
-        if exc is None:
-            await checkpoint()
-        else:
-            await cancel_shielded_checkpoint()
 
     def __aiter__(self) -> Self:
         return self
