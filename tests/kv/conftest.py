@@ -178,12 +178,51 @@ class KVThread:
             raise self.error
         return self
 
+    def flush(self) -> None:
+        """Empty every database, on the server's own thread (FLUSHALL without a client)."""
+        done = threading.Event()
+
+        def flush() -> None:
+            for db in self.server.dbs:
+                db.flush()
+            done.set()
+
+        assert self._token is not None
+        self._token.run_sync_soon(flush)
+        assert done.wait(5)
+
     def stop(self) -> None:
         if self._token is not None and self._scope is not None:
             self._token.run_sync_soon(self._scope.cancel)
         self._thread.join(10)
         if self.error is not None:
             raise self.error
+
+
+def own_server_fixtures() -> tuple[object, object, object]:
+    """Fixtures for a test module with a trapline.kv server of its own, emptied before each test,
+    so tests can reach into the server directly. In the module::
+
+        kv_server, kv_port, _empty_keyspace = own_server_fixtures()
+
+    ``kv_port`` overrides the session-wide one, so ``differ`` and ``kv_client`` use this server.
+    """
+
+    @pytest.fixture(scope="module")
+    def kv_server():
+        server = KVThread().start()
+        yield server
+        server.stop()
+
+    @pytest.fixture(scope="module")
+    def kv_port(kv_server):
+        return kv_server.port
+
+    @pytest.fixture(autouse=True)
+    def _empty_keyspace(kv_server):
+        kv_server.flush()
+
+    return kv_server, kv_port, _empty_keyspace
 
 
 @pytest.fixture(scope="session")

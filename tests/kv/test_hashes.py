@@ -1,11 +1,10 @@
 """Hash commands against real Redis, byte for byte (random replies checked by their properties)."""
 
 import random
-import threading
 from fractions import Fraction
 
 import pytest
-from conftest import KVThread
+from conftest import own_server_fixtures
 
 import trapline.kv
 from trapline.kv._cmd_hashes import (
@@ -20,30 +19,7 @@ from trapline.kv._db import CommandError
 # -- fixtures and helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def kv_server():
-    """This module's own trapline.kv server, so it can be emptied directly."""
-    server = KVThread().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def kv_port(kv_server):
-    return kv_server.port
-
-
-@pytest.fixture(autouse=True)
-def _empty_keyspace(kv_server):
-    done = threading.Event()
-
-    def flush():
-        for db in kv_server.server.dbs:
-            db.flush()
-        done.set()
-
-    kv_server._token.run_sync_soon(flush)
-    assert done.wait(5)
+kv_server, kv_port, _empty_keyspace = own_server_fixtures()
 
 
 def run(differ, text):

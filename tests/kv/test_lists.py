@@ -1,10 +1,9 @@
 """List commands against real Redis, byte for byte; blocking pops and moves on the virtual clock."""
 
-import threading
 import time
 
 import pytest
-from conftest import KVThread, encode_command
+from conftest import encode_command, own_server_fixtures
 
 import trapline
 import trapline.kv
@@ -16,30 +15,7 @@ from trapline.kv._resp import NullArray, encode
 # -- fixtures and helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def kv_server():
-    """This module's own trapline.kv server, so it can be emptied directly."""
-    server = KVThread().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def kv_port(kv_server):
-    return kv_server.port
-
-
-@pytest.fixture(autouse=True)
-def _empty_keyspace(kv_server):
-    done = threading.Event()
-
-    def flush():
-        for db in kv_server.server.dbs:
-            db.flush()
-        done.set()
-
-    kv_server._token.run_sync_soon(flush)
-    assert done.wait(5)
+kv_server, kv_port, _empty_keyspace = own_server_fixtures()
 
 
 def run(differ, text, on=None):

@@ -1,10 +1,9 @@
 """Set commands against real Redis, byte for byte (member order aside: Redis's is internal)."""
 
 import random
-import threading
 
 import pytest
-from conftest import KVThread
+from conftest import own_server_fixtures
 
 import trapline.kv
 from trapline.kv._cmd_sets import stringmatch
@@ -13,31 +12,7 @@ from trapline.kv._resp import encode
 # -- fixtures and helpers --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def kv_server():
-    """This module's own trapline.kv server, so it can be emptied and inspected directly."""
-    server = KVThread().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def kv_port(kv_server):
-    return kv_server.port
-
-
-@pytest.fixture(autouse=True)
-def _empty_keyspace(kv_server):
-    """Start every test from an empty keyspace, whether or not FLUSHALL exists yet."""
-    done = threading.Event()
-
-    def flush():
-        for db in kv_server.server.dbs:
-            db.flush()
-        done.set()
-
-    kv_server._token.run_sync_soon(flush)
-    assert done.wait(5)
+kv_server, kv_port, _empty_keyspace = own_server_fixtures()
 
 
 def use_resp3(differ, kv_server, pair=None):

@@ -1,11 +1,10 @@
 """Sorted set commands against real Redis, byte for byte; blocking pops on the virtual clock."""
 
 import random
-import threading
 import time
 
 import pytest
-from conftest import KVThread, encode_command
+from conftest import encode_command, own_server_fixtures
 from test_sets import parse, use_resp3
 
 import trapline
@@ -16,31 +15,7 @@ from trapline.kv._resp import NullArray, encode
 # -- fixtures and helpers --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def kv_server():
-    """This module's own trapline.kv server, so it can be emptied and inspected directly."""
-    server = KVThread().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def kv_port(kv_server):
-    return kv_server.port
-
-
-@pytest.fixture(autouse=True)
-def _empty_keyspace(kv_server):
-    """Start every test from an empty keyspace, whether or not FLUSHALL exists yet."""
-    done = threading.Event()
-
-    def flush():
-        for db in kv_server.server.dbs:
-            db.flush()
-        done.set()
-
-    kv_server._token.run_sync_soon(flush)
-    assert done.wait(5)
+kv_server, kv_port, _empty_keyspace = own_server_fixtures()
 
 
 def check_all(differ, *commands):
