@@ -47,6 +47,7 @@ from ._run import (
     sleep_until,
     spawn_system_task,
 )
+from ._schedule import RandomSchedule, Schedule
 from ._stepper import StepEvent, Stepper
 from ._task import Task
 from ._taskgroup import TASK_STATUS_IGNORED, TaskGroup, TaskStatus, gather
@@ -68,7 +69,9 @@ __all__ = [
     "Instrument",
     "ParkingLot",
     "ParkingLotStatistics",
+    "RandomSchedule",
     "RunFinishedError",
+    "Schedule",
     "StepEvent",
     "Stepper",
     "SystemClock",

@@ -39,6 +39,7 @@ from ._deadlines import Deadlines
 from ._exceptions import Cancelled, DeadlockError
 from ._instrument import Instrument, Instruments
 from ._io import make_backend
+from ._schedule import Schedule, pick_next
 from ._task import Task
 from ._traps import (
     CHECKPOINT,
@@ -128,6 +129,7 @@ class Runner:
         "main_task",
         "ready",
         "root_scope",
+        "schedule",
         "step_limit",
         "system_group",
         "system_scope",
@@ -159,6 +161,7 @@ class Runner:
         self.token_ref: Any = None  # weak reference to the live Token, if any (see _entry)
         self.deadlock: DeadlockError | None = None
         self.step_limit = 0
+        self.schedule: Schedule | None = None  # None: FIFO (see _schedule.py)
         self._next_id = 0
         root = self.root_scope = CancelScope()
         root._state = 1
@@ -279,6 +282,7 @@ class Runner:
         assert main is not None
         ckpt = CHECKPOINT
         system_tasks = self.system_group._children
+        schedule = self.schedule
         while not main._done or system_tasks:
             if ready:
                 timeout = 0.0
@@ -299,7 +303,9 @@ class Runner:
             if heap and heap[0][0] <= clock.current_time():
                 deadlines.expire(clock.current_time())
             batch = len(ready)
-            if self.step_limit and batch:
+            if schedule is not None and batch:
+                batch = pick_next(schedule, ready)
+            elif self.step_limit and batch:
                 batch = 1
             hooks = bool(instruments)
             while batch:
@@ -537,16 +543,19 @@ def run(
     clock: Clock | None = None,
     instruments: Iterable[Instrument] = (),
     backend: Any = None,
+    schedule: Schedule | None = None,
 ) -> T:
     """Run ``fn(*args)`` (or a coroutine object) to completion and return its value.
 
     Blocks the calling thread. Errors from the main task propagate unchanged. Ctrl-C cancels the
     main task, lets its cleanup run, then raises ``KeyboardInterrupt``. ``clock`` defaults to the
-    system clock; pass ``trapline.testing.VirtualClock()`` for virtual time.
+    system clock; pass ``trapline.testing.VirtualClock()`` for virtual time. ``schedule`` (a
+    ``trapline.lowlevel.Schedule``) chooses the order ready tasks run in instead of FIFO.
     """
     if getattr(_local, "runner", None) is not None:
         raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
     runner = Runner(clock, instruments, backend)
+    runner.schedule = schedule
     try:
         coro = coerce_coroutine(fn, args, "trapline.run()")
     except BaseException:
@@ -710,10 +719,13 @@ async def checkpoint_if_cancelled() -> None:
     """Raise ``Cancelled`` if the current task is cancelled; otherwise return without yielding.
 
     Checkpoint: half of one (a cancel point, not a schedule point): it never lets other tasks
-    run. Raises ``Cancelled`` when an enclosing scope is cancelled.
+    run (unless the run's ``Schedule.extra_checkpoint`` asks for a switch here, to explore other
+    orders). Raises ``Cancelled`` when an enclosing scope is cancelled.
     """
     task = current_task()
-    if task._cancel_pending:
+    if task._cancel_pending or (
+        (schedule := task._runner.schedule) is not None and schedule.extra_checkpoint(task)
+    ):
         await trap(CHECKPOINT)
 
 

@@ -20,6 +20,7 @@ from typing import Any, final
 from ._clock import Clock, VirtualClock
 from ._instrument import Instrument
 from ._run import Runner, _local, coerce_coroutine
+from ._schedule import Schedule
 from ._task import Task
 
 __all__ = ["StepEvent", "Stepper"]
@@ -82,6 +83,9 @@ class Stepper:
     ``clock`` defaults to ``VirtualClock(autojump=False)``: time moves only when ``step()`` finds
     nothing ready (it jumps to the next deadline) or when you call ``advance()``. Use it as a
     context manager, or call ``close()``, if you may stop before the program finishes.
+    ``schedule`` (a ``trapline.lowlevel.Schedule``) picks which ready task each step runs
+    instead of FIFO: ``Stepper(test, schedule=RandomSchedule(seed))`` steps through the schedule
+    ``trapline.testing.replay(test, seed)`` runs.
     """
 
     def __init__(
@@ -90,12 +94,14 @@ class Stepper:
         *args: Any,
         clock: Clock | None = None,
         instruments: Iterable[Instrument] = (),
+        schedule: Schedule | None = None,
     ) -> None:
         coro = coerce_coroutine(fn, args, "Stepper()")
         self.clock: Clock = VirtualClock(autojump=False) if clock is None else clock
         self._recorder = _Recorder(self.clock)
         self._runner = Runner(self.clock, [*instruments, self._recorder])
         self._runner.step_limit = 1
+        self._runner.schedule = schedule
         self._gen = self._runner.start(coro)
         self._timeout: float | None = None
         self._finished = False

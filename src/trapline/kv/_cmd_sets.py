@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._commands import command, parse_int_arg, syntax_error
 from ._db import CommandError, Database
-from ._glob import compile_glob
 from ._resp import SetReply, parse_int
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ __all__ = [
     "parse_long",
     "parse_scan_cursor",
     "parse_scan_options",
+    "stringmatch",
 ]
 
 LONG_MAX = 2**63 - 1
@@ -60,6 +60,90 @@ def parse_long(arg: bytes, low: int, high: int, message: str | None = None) -> i
 def parse_positive(arg: bytes, message: str = "ERR value is out of range, must be positive") -> int:
     """Redis ``getPositiveLongFromObjectOrReply``."""
     return parse_long(arg, 0, LONG_MAX, message)
+
+
+# -- glob matching (Redis stringmatchlen) --------------------------------------------------------
+
+
+def stringmatch(pattern: bytes, string: bytes) -> bool:
+    """Redis's glob match (``*``, ``?``, ``[a-z]``, ``[^...]``, ``\\`` escapes), quirks included."""
+    return _match(pattern, 0, string, 0, [False])
+
+
+def _at(data: bytes, index: int) -> int:
+    """The byte at ``index``, or 0 past the end (C strings are NUL-terminated)."""
+    return data[index] if index < len(data) else 0
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def _match(pattern: bytes, p: int, string: bytes, s: int, skip_longer: list[bool]) -> bool:
+    plen, slen = len(pattern), len(string)
+    while p < plen and s < slen:
+        c = pattern[p]
+        if c == 0x2A:  # '*'
+            while p < plen and _at(pattern, p + 1) == 0x2A:
+                p += 1
+            if plen - p == 1:
+                return True
+            while s < slen:
+                if _match(pattern, p + 1, string, s, skip_longer):
+                    return True
+                if skip_longer[0]:
+                    return False
+                s += 1
+            skip_longer[0] = True
+            return False
+        if c == 0x3F:  # '?'
+            s += 1
+        elif c == 0x5B:  # '['
+            p += 1
+            negate = _at(pattern, p) == 0x5E  # '^'
+            if negate:
+                p += 1
+            matched = False
+            target = string[s]
+            while True:
+                left = plen - p
+                here = _at(pattern, p)
+                if here == 0x5C and left >= 2:  # backslash escape
+                    p += 1
+                    if pattern[p] == target:
+                        matched = True
+                elif here == 0x5D:  # ']'
+                    break
+                elif left <= 0:
+                    p -= 1
+                    break
+                elif left >= 3 and pattern[p + 1] == 0x2D:  # a-z
+                    start, end = _signed(pattern[p]), _signed(pattern[p + 2])
+                    if start > end:
+                        start, end = end, start
+                    p += 2
+                    if start <= _signed(target) <= end:
+                        matched = True
+                elif here == target:
+                    matched = True
+                p += 1
+            if negate:
+                matched = not matched
+            if not matched:
+                return False
+            s += 1
+        else:
+            if c == 0x5C and plen - p >= 2:  # backslash
+                p += 1
+            if pattern[p] != string[s]:
+                return False
+            s += 1
+        p += 1
+        if s == slen:
+            while _at(pattern, p) == 0x2A:
+                p += 1
+            break
+    return p == plen and s == slen
 
 
 # -- SCAN helpers --------------------------------------------------------------------------------
@@ -406,6 +490,5 @@ def sscan(client: Client, argv: list[bytes]) -> Any:
     else:
         next_cursor, found = hash_scan(members, cursor, count)
     if pattern is not None:
-        matches = compile_glob(pattern)
-        found = [member for member in found if matches(member)]
+        found = [member for member in found if stringmatch(pattern, member)]
     return [b"%d" % next_cursor, found]

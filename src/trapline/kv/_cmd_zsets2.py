@@ -23,6 +23,7 @@ from ._cmd_sets import (
     parse_positive,
     parse_scan_cursor,
     parse_scan_options,
+    stringmatch,
 )
 from ._cmd_zsets import (
     Pair,
@@ -35,7 +36,6 @@ from ._cmd_zsets import (
 )
 from ._commands import Blocked, command, parse_int_arg, syntax_error
 from ._db import WRONGTYPE, CommandError, Database, ZSet
-from ._glob import compile_glob
 from ._resp import Double, NullArray, format_double
 
 if TYPE_CHECKING:
@@ -438,14 +438,13 @@ def zscan(client: Client, argv: list[bytes]) -> Any:
     count, pattern = parse_scan_options(argv, 3)
     scores = zs.scores
     reply: list[bytes] = []
-    matches = compile_glob(pattern) if pattern is not None else None
     if is_listpack(zs):
         for score, member in zs.order:
-            if matches is None or matches(member):
+            if pattern is None or stringmatch(pattern, member):
                 reply += (member, _listpack_score(score))
         return [b"0", reply]
     next_cursor, members = hash_scan(scores, cursor, count)
     for member in members:
-        if matches is None or matches(member):
+        if pattern is None or stringmatch(pattern, member):
             reply += (member, format_double(scores[member]))
     return [b"%d" % next_cursor, reply]
