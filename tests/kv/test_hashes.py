@@ -11,10 +11,9 @@ from trapline.kv._cmd_hashes import (
     format_long_double,
     long_double_round,
     parse_long_double,
-    parse_scan_cursor,
-    scan_positions,
 )
 from trapline.kv._db import CommandError
+from trapline.kv._scan import parse_cursor, scan_page
 
 # -- fixtures and helpers ----------------------------------------------------------------------
 
@@ -341,16 +340,16 @@ def test_hscan_guarantees_under_changes(differ):
 
 
 def test_scan_helpers():
-    assert parse_scan_cursor(b"") == 0
-    assert parse_scan_cursor(b"-1") == 2**64 - 1
-    assert parse_scan_cursor(b"+7") == 7
+    assert parse_cursor(b"") == 0
+    assert parse_cursor(b"-1") == 2**64 - 1
+    assert parse_cursor(b"+7") == 7
     for bad in [b" 1", b"1 ", b"0x1", b"2" * 30, b"-", b"1.0"]:
         with pytest.raises(CommandError):
-            parse_scan_cursor(bad)
-    members = [b"m%d" % i for i in range(100)]
+            parse_cursor(bad)
+    members = {b"m%d" % i for i in range(100)}
     cursor, seen = 0, []
     while True:
-        cursor, step = scan_positions(members, cursor, 7)
+        cursor, step = scan_page(members, cursor, 7)
         assert len(step) >= 7 or cursor == 0
         seen += step
         if cursor == 0:

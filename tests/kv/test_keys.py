@@ -6,10 +6,11 @@ import pytest
 
 import trapline
 import trapline.kv
-from trapline.kv._cmd_keys import match_pattern, parse_cursor, scan_page
 from trapline.kv._commands import Blocked
 from trapline.kv._db import CommandError
+from trapline.kv._glob import glob_match as match_pattern
 from trapline.kv._resp import Error, NullArray
+from trapline.kv._scan import parse_cursor, scan_page
 
 
 def test_del_exists_type_touch(differ):

@@ -14,7 +14,6 @@ last digit, including values beyond the range of a Python float.
 
 from __future__ import annotations
 
-import heapq
 import random
 import re
 from fractions import Fraction
@@ -23,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._commands import command, parse_int_arg, syntax_error
 from ._db import WRONGTYPE, CommandError
-from ._glob import glob_match
+from ._glob import compile_glob
 from ._resp import Map, Simple, parse_int
+from ._scan import parse_cursor, parse_scan_options, scan_page
 
 if TYPE_CHECKING:
     from ._server import Client
@@ -34,7 +34,6 @@ __all__ = [
     "format_long_double",
     "long_double_round",
     "parse_long_double",
-    "parse_scan_cursor",
 ]
 
 OK = Simple("OK")
@@ -160,64 +159,6 @@ def format_long_double(value: Fraction) -> bytes:
 
 
 # -- scan cursors -----------------------------------------------------------
-
-
-_CURSOR = re.compile(rb"[+-]?[0-9]+")
-
-
-def parse_scan_cursor(arg: bytes) -> int:
-    """Redis ``parseScanCursorOrReply`` (``strtoul``: a sign is allowed, '-n' wraps around)."""
-    if not arg:
-        return 0
-    if _CURSOR.fullmatch(arg) is None:
-        raise CommandError("ERR invalid cursor")
-    value = int(arg)
-    if abs(value) >= 2**64:
-        raise CommandError("ERR invalid cursor")
-    return value % 2**64
-
-
-def parse_scan_options(argv: list[bytes], start: int) -> tuple[int, bytes | None]:
-    """COUNT and MATCH after a cursor (Redis ``scanGenericCommand``); the pattern is None for
-    "match everything"."""
-    count = 10
-    pattern: bytes | None = None
-    i, argc = start, len(argv)
-    while i < argc:
-        option = argv[i].lower()
-        if option == b"count" and argc - i >= 2:
-            count = parse_int_arg(argv[i + 1])
-            if count < 1:
-                raise syntax_error()
-        elif option == b"match" and argc - i >= 2:
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise syntax_error()
-        i += 2
-    return count, pattern
-
-
-_HASH_MASK = 2**63 - 1
-
-
-def scan_positions(members: Any, cursor: int, count: int) -> tuple[int, list[bytes]]:
-    """One SCAN step over ``members`` (bytes, any iterable): the next cursor and the members.
-
-    Each member has a fixed position (its hash, stable for the life of the process); a step
-    returns the members at the ``count`` lowest positions at or after ``cursor``. A member that
-    stays from the first step to the last is returned exactly once, whatever else changes.
-    """
-    candidates = [
-        (position, member)
-        for member in members
-        if (position := hash(member) & _HASH_MASK) >= cursor
-    ]
-    if len(candidates) <= count:
-        return 0, [member for _, member in sorted(candidates)]
-    chosen = heapq.nsmallest(count, candidates)
-    last = chosen[-1][0]
-    chosen.extend(item for item in candidates if item[0] == last and item not in chosen)
-    return last + 1, [member for _, member in chosen]
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -438,18 +379,19 @@ def hrandfield(client: Client, argv: list[bytes]) -> Any:
 
 @command("hscan", -3, "readonly")
 def hscan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     h = client.db.get_typed(argv[1], dict)
     if h is None:
         return _EMPTY_SCAN
-    count, pattern = parse_scan_options(argv, 3)
+    pattern, count, _ = parse_scan_options(argv, 3)
     if len(h) <= 128 and all(len(f) <= 64 and len(v) <= 64 for f, v in h.items()):
         # Redis keeps such a hash as a listpack and returns all of it at once.
         cursor, fields = 0, list(h)
     else:
-        cursor, fields = scan_positions(h, cursor, count)
+        cursor, fields = scan_page(h, cursor, count)
     if pattern is not None:
-        fields = [field for field in fields if glob_match(pattern, field)]
+        matches = compile_glob(pattern)
+        fields = [field for field in fields if matches(field)]
     reply: list[bytes] = []
     for field in fields:
         reply.append(field)

@@ -1,287 +1,31 @@
 """Generic key commands: DEL, EXISTS, expiry, TYPE, KEYS, SCAN, RENAME, COPY, MOVE, SWAPDB,
-FLUSHDB/FLUSHALL, OBJECT; plus two helpers other modules share.
-
-``match_pattern(pattern, text, nocase=False)`` is Redis's ``stringmatchlen`` (glob patterns with
-``*``, ``?``, ``[a-z]``, ``[^x]`` and backslash escapes, quirks included: an empty string matches
-only the empty pattern). PSUBSCRIBE and the *SCAN commands use it.
-
-SCAN iterates over a snapshot ordered by key hash: the cursor is a hash threshold, so every key
-present for the whole iteration is returned (keys added meanwhile may or may not be, and a key
-can come twice only if it was deleted and re-added). A snapshot is taken when an iteration starts
-(cursor 0) and cached for the pages that follow; if it was dropped, the next page takes a new one,
-which is still correct because a threshold means the same in any snapshot. ``parse_cursor``,
-``parse_scan_options``, ``scan_page`` and ``scan_reply`` do the same for HSCAN, SSCAN and ZSCAN
-(``scan_page(the_dict_or_set, cursor, count)``).
+FLUSHDB/FLUSHALL, OBJECT.
 """
 
 from __future__ import annotations
 
-import bisect
 import copy
-import functools
 import random
 from collections import deque
-from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from ._cmd_strings import _ENCODINGS, carry_encoding, string_encoding
 from ._commands import command, parse_int_arg, syntax_error
 from ._db import CommandError, Database, ZSet, type_name
+from ._glob import compile_glob
 from ._resp import Simple, parse_int
+from ._scan import forget_scans, parse_cursor, parse_scan_options, scan_page, scan_reply
 
 if TYPE_CHECKING:
     from ._server import Client, Server
 
 __all__ = [
-    "match_pattern",
     "object_encoding",
-    "parse_cursor",
-    "parse_scan_options",
-    "scan_page",
-    "scan_reply",
 ]
 
 OK = Simple("OK")
 _LLONG_MAX = 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-# -- glob patterns -----------------------------------------------------------------------------
-
-
-def match_pattern(pattern: bytes, text: bytes, nocase: bool = False) -> bool:
-    """Redis ``stringmatchlen``: does glob ``pattern`` match ``text``?"""
-    return _compile(pattern, nocase)(text)
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte >= 128 else byte
-
-
-def _lower(char: int) -> int:
-    """glibc ``tolower`` on a (signed) char: ASCII letters, and -128..-2 wrap to 128..254."""
-    if 65 <= char <= 90:
-        return char + 32
-    return char + 256 if -128 <= char <= -2 else char
-
-
-def _literal(byte: int, nocase: bool) -> bytes:
-    table = bytearray(256)
-    table[byte] = 1
-    if nocase:
-        table[_lower(byte)] = 1
-        if 97 <= byte <= 122:
-            table[byte - 32] = 1
-    return bytes(table)
-
-
-_ANY = bytes([1]) * 256
-
-
-def _tokens(pattern: bytes, nocase: bool) -> list[bytes | None]:
-    """Split ``pattern`` as ``stringmatchlen`` walks it: None for ``*``, else a 256-entry table
-    of the bytes the position accepts."""
-    tokens: list[bytes | None] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        char = pattern[i]
-        if char == 0x2A:  # '*'
-            while i + 1 < n and pattern[i + 1] == 0x2A:
-                i += 1
-            tokens.append(None)
-        elif char == 0x3F:  # '?'
-            tokens.append(_ANY)
-        elif char == 0x5B:  # '['
-            i += 1
-            negate = i < n and pattern[i] == 0x5E  # '^'
-            if negate:
-                i += 1
-            table = bytearray(256)
-            while True:
-                if i < n and pattern[i] == 0x5C and n - i >= 2:  # escaped: exact match
-                    i += 1
-                    table[pattern[i]] = 1
-                elif i < n and pattern[i] == 0x5D:  # ']'
-                    break
-                elif i >= n:  # unterminated: the class takes the rest of the pattern
-                    i -= 1
-                    break
-                elif n - i >= 3 and pattern[i + 1] == 0x2D:  # a range, in signed chars
-                    start, end = _signed(pattern[i]), _signed(pattern[i + 2])
-                    if start > end:
-                        start, end = end, start
-                    if nocase:
-                        start, end = _lower(start), _lower(end)
-                    for byte in range(256):
-                        value = _lower(_signed(byte)) if nocase else _signed(byte)
-                        if start <= value <= end:
-                            table[byte] = 1
-                    i += 2
-                else:
-                    for byte, hit in enumerate(_literal(pattern[i], nocase)):
-                        if hit:
-                            table[byte] = 1
-                i += 1
-            if negate:
-                table = bytearray(1 - hit for hit in table)
-            tokens.append(bytes(table))
-        else:
-            if char == 0x5C and n - i >= 2:  # '\\'
-                i += 1
-            tokens.append(_literal(pattern[i], nocase))
-        i += 1
-    return tokens
-
-
-@functools.lru_cache(maxsize=512)
-def _compile(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
-    if not any(special in pattern for special in (b"*", b"?", b"[", b"\\")):
-        if nocase:
-            folded = pattern.lower()
-            return lambda text: text.lower() == folded
-        return pattern.__eq__
-    if not nocase and not any(special in pattern for special in (b"?", b"[", b"\\")):
-        return functools.partial(_match_stars, pattern.split(b"*"))
-    return functools.partial(_match_tokens, _tokens(pattern, nocase))
-
-
-def _match_stars(parts: list[bytes], text: bytes) -> bool:
-    """A pattern whose only special character is ``*`` (split around the stars)."""
-    if not text:
-        return False  # stringmatchlen matches nothing but the empty pattern to ""
-    first, last = parts[0], parts[-1]
-    end = len(text) - len(last)
-    if end < len(first) or not text.startswith(first) or not text.endswith(last):
-        return False
-    pos = len(first)
-    for part in parts[1:-1]:
-        if part:
-            found = text.find(part, pos, end)
-            if found < 0:
-                return False
-            pos = found + len(part)
-    return True
-
-
-def _match_tokens(tokens: list[bytes | None], text: bytes) -> bool:
-    if not text:
-        return not tokens
-    count = len(tokens)
-    t = p = 0
-    star = -1
-    resume = 0
-    size = len(text)
-    while t < size:
-        if p < count:
-            token = tokens[p]
-            if token is None:
-                star = p
-                resume = t
-                p += 1
-                continue
-            if token[text[t]]:
-                p += 1
-                t += 1
-                continue
-        if star < 0:
-            return False
-        p = star + 1
-        resume += 1
-        t = resume
-    while p < count and tokens[p] is None:
-        p += 1
-    return p == count
-
-
-# -- SCAN helpers ------------------------------------------------------------------------------
-
-_SCAN_OFFSET = 1 << 62
-#: id(collection) -> (collection, sorted thresholds, keys in that order); a small LRU.
-_SCANS: dict[int, tuple[Collection[bytes], list[int], list[bytes]]] = {}
-_SCANS_MAX = 16
-
-
-def parse_cursor(arg: bytes) -> int:
-    """Redis ``parseScanCursorOrReply`` (``strtoul``: a sign is allowed, "-1" wraps)."""
-    text = arg.split(b"\0", 1)[0]
-    digits = text[1:] if text[:1] in (b"+", b"-") else text
-    if not text:
-        return 0
-    if not digits.isdigit():
-        raise CommandError("ERR invalid cursor")
-    value = int(digits) if len(digits) < 100 else 2**64
-    if value >= 2**64:
-        raise CommandError("ERR invalid cursor")
-    return (2**64 - value) % 2**64 if text[:1] == b"-" else value
-
-
-def parse_scan_options(
-    argv: list[bytes], start: int, *, allow_type: bool = False
-) -> tuple[bytes | None, int, bytes | None]:
-    """MATCH, COUNT (and TYPE for SCAN) from ``argv[start:]``: ``(pattern, count, type)``;
-    the pattern is None when it is absent or ``*``."""
-    pattern: bytes | None = None
-    count = 10
-    kind: bytes | None = None
-    i = start
-    argc = len(argv)
-    while i < argc:
-        opt = argv[i].lower()
-        more = argc - i >= 2
-        if opt == b"count" and more:
-            count = parse_int_arg(argv[i + 1])
-            if count < 1:
-                raise syntax_error()
-        elif opt == b"match" and more:
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        elif opt == b"type" and allow_type and more:
-            kind = argv[i + 1].lower()
-        else:
-            raise syntax_error()
-        i += 2
-    return pattern, count, kind
-
-
-def scan_page(members: Collection[bytes], cursor: int, count: int) -> tuple[int, list[bytes]]:
-    """The next page of a cursor iteration over ``members`` (a dict or set that stays the same
-    object between calls): ``(next_cursor, up to about count members still present)``."""
-    if cursor == 0 and len(members) <= count:
-        return 0, list(members)
-    entry = _SCANS.get(id(members)) if cursor else None
-    if entry is None or entry[0] is not members:
-        keys = sorted(members, key=hash)
-        marks = [(hash(key) >> 1) + _SCAN_OFFSET for key in keys]
-        entry = (members, marks, keys)
-        _SCANS.pop(id(members), None)
-        if len(_SCANS) >= _SCANS_MAX:
-            del _SCANS[next(iter(_SCANS))]
-        _SCANS[id(members)] = entry
-    marks, keys = entry[1], entry[2]
-    size = len(keys)
-    i = bisect.bisect_left(marks, cursor)
-    page: list[bytes] = []
-    visits = count * 10
-    while i < size and len(page) < count and visits:
-        key = keys[i]
-        if key in members:
-            page.append(key)
-        i += 1
-        visits -= 1
-    while 0 < i < size and marks[i] == marks[i - 1]:  # never split equal thresholds
-        key = keys[i]
-        if key in members:
-            page.append(key)
-        i += 1
-    return (marks[i - 1] + 1 if i < size else 0), page
-
-
-def scan_reply(cursor: int, items: list[Any]) -> list[Any]:
-    """The two-element SCAN reply: the cursor as a bulk string, then the items."""
-    return [b"%d" % cursor, items]
-
-
-def _forget_scans(collections: list[Any]) -> None:
-    for ident in [ident for ident, entry in _SCANS.items() if entry[0] in collections]:
-        del _SCANS[ident]
 
 
 @command("scan", -2, "readonly touches_arbitrary_keys", keys=(0, 0, 0))
@@ -290,7 +34,7 @@ def scan(client: Client, argv: list[bytes]) -> Any:
     pattern, count, kind = parse_scan_options(argv, 2, allow_type=True)
     db = client.db
     cursor, page = scan_page(db.data, cursor, count)
-    matcher = _compile(pattern, False) if pattern is not None else None
+    matcher = compile_glob(pattern) if pattern is not None else None
     keys: list[bytes] = []
     for key in page:
         if matcher is not None and not matcher(key):
@@ -341,7 +85,7 @@ def keys(client: Client, argv: list[bytes]) -> Any:
     pattern = argv[1]
     if pattern == b"*":
         return list(client.db.keys())
-    matcher = _compile(pattern, False)
+    matcher = compile_glob(pattern)
     live = client.db.keys()  # a generator that drops expired keys, not dict.keys()
     return [key for key in live if matcher(key)]
 
@@ -631,7 +375,7 @@ def _flush(dbs: list[Database]) -> None:
         idents = {id(db.data) for db in dbs}
         for slot in [slot for slot in _ENCODINGS if slot[0] in idents]:
             del _ENCODINGS[slot]
-    _forget_scans([db.data for db in dbs])
+    forget_scans([db.data for db in dbs])
 
 
 @command("flushdb", -1, "write", keys=(0, 0, 0))

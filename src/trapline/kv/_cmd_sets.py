@@ -15,25 +15,21 @@ for the whole iteration is returned at least once even if the collection changes
 from __future__ import annotations
 
 import random
-from bisect import bisect_left
-from collections import OrderedDict
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from ._commands import command, parse_int_arg, syntax_error
+from ._commands import command, syntax_error
 from ._db import CommandError, Database
+from ._glob import compile_glob
 from ._resp import SetReply, parse_int
+from ._scan import parse_cursor, parse_scan_options, scan_page
 
 if TYPE_CHECKING:
     from ._server import Client
 
 __all__ = [
     "EMPTY_SCAN",
-    "hash_scan",
     "parse_long",
-    "parse_scan_cursor",
-    "parse_scan_options",
-    "stringmatch",
 ]
 
 LONG_MAX = 2**63 - 1
@@ -62,161 +58,7 @@ def parse_positive(arg: bytes, message: str = "ERR value is out of range, must b
     return parse_long(arg, 0, LONG_MAX, message)
 
 
-# -- glob matching (Redis stringmatchlen) --------------------------------------------------------
-
-
-def stringmatch(pattern: bytes, string: bytes) -> bool:
-    """Redis's glob match (``*``, ``?``, ``[a-z]``, ``[^...]``, ``\\`` escapes), quirks included."""
-    return _match(pattern, 0, string, 0, [False])
-
-
-def _at(data: bytes, index: int) -> int:
-    """The byte at ``index``, or 0 past the end (C strings are NUL-terminated)."""
-    return data[index] if index < len(data) else 0
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte >= 128 else byte
-
-
-def _match(pattern: bytes, p: int, string: bytes, s: int, skip_longer: list[bool]) -> bool:
-    plen, slen = len(pattern), len(string)
-    while p < plen and s < slen:
-        c = pattern[p]
-        if c == 0x2A:  # '*'
-            while p < plen and _at(pattern, p + 1) == 0x2A:
-                p += 1
-            if plen - p == 1:
-                return True
-            while s < slen:
-                if _match(pattern, p + 1, string, s, skip_longer):
-                    return True
-                if skip_longer[0]:
-                    return False
-                s += 1
-            skip_longer[0] = True
-            return False
-        if c == 0x3F:  # '?'
-            s += 1
-        elif c == 0x5B:  # '['
-            p += 1
-            negate = _at(pattern, p) == 0x5E  # '^'
-            if negate:
-                p += 1
-            matched = False
-            target = string[s]
-            while True:
-                left = plen - p
-                here = _at(pattern, p)
-                if here == 0x5C and left >= 2:  # backslash escape
-                    p += 1
-                    if pattern[p] == target:
-                        matched = True
-                elif here == 0x5D:  # ']'
-                    break
-                elif left <= 0:
-                    p -= 1
-                    break
-                elif left >= 3 and pattern[p + 1] == 0x2D:  # a-z
-                    start, end = _signed(pattern[p]), _signed(pattern[p + 2])
-                    if start > end:
-                        start, end = end, start
-                    p += 2
-                    if start <= _signed(target) <= end:
-                        matched = True
-                elif here == target:
-                    matched = True
-                p += 1
-            if negate:
-                matched = not matched
-            if not matched:
-                return False
-            s += 1
-        else:
-            if c == 0x5C and plen - p >= 2:  # backslash
-                p += 1
-            if pattern[p] != string[s]:
-                return False
-            s += 1
-        p += 1
-        if s == slen:
-            while _at(pattern, p) == 0x2A:
-                p += 1
-            break
-    return p == plen and s == slen
-
-
 # -- SCAN helpers --------------------------------------------------------------------------------
-
-
-def parse_scan_cursor(arg: bytes) -> int:
-    """Redis ``parseScanCursorOrReply`` (``strtoul``: a sign is allowed, ``-1`` wraps)."""
-    text = arg.split(b"\0", 1)[0]
-    if not text:
-        return 0
-    digits = text[1:] if text[:1] in (b"+", b"-") else text
-    if not digits.isdigit():
-        raise CommandError("ERR invalid cursor")
-    value = int(digits)
-    if value > 2**64 - 1:
-        raise CommandError("ERR invalid cursor")
-    return (-value) % 2**64 if text[:1] == b"-" else value
-
-
-def parse_scan_options(argv: list[bytes], start: int) -> tuple[int, bytes | None]:
-    """COUNT and MATCH after the cursor: returns (count, pattern or None for "match all")."""
-    count = 10
-    pattern: bytes | None = None
-    i = start
-    while i < len(argv):
-        option = argv[i].lower()
-        if option == b"count" and len(argv) - i >= 2:
-            count = parse_int_arg(argv[i + 1])
-            if count < 1:
-                raise syntax_error()
-        elif option == b"match" and len(argv) - i >= 2:
-            pattern = None if argv[i + 1] == b"*" else argv[i + 1]
-        else:
-            raise syntax_error()
-        i += 2
-    return count, pattern
-
-
-_HASH_MASK = 2**63 - 1
-_SNAPSHOTS: OrderedDict[int, tuple[object, list[tuple[int, bytes]]]] = OrderedDict()
-_SNAPSHOTS_KEPT = 16
-
-
-def hash_scan(
-    members: set[bytes] | dict[bytes, float], cursor: int, count: int
-) -> tuple[int, list[bytes]]:
-    """One SCAN step over a big collection: up to ``count`` members (ties on a hash are kept
-    together) whose hash is at least ``cursor``, and the cursor to continue from (0 when done).
-
-    The members sorted by hash are kept for the few most recently scanned collections; a scan
-    starting at cursor 0 takes a fresh snapshot. Members removed since are skipped.
-    """
-    ident = id(members)
-    entry = _SNAPSHOTS.get(ident)
-    if cursor == 0 or entry is None or entry[0] is not members:
-        snapshot = sorted([(hash(member) & _HASH_MASK, member) for member in members])
-        _SNAPSHOTS[ident] = (members, snapshot)
-        if len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
-            _SNAPSHOTS.popitem(last=False)
-    else:
-        snapshot = entry[1]
-    _SNAPSHOTS.move_to_end(ident)
-    i = bisect_left(snapshot, (cursor,))
-    end = len(snapshot)
-    found: list[bytes] = []
-    while i < end and len(found) < count:
-        group = snapshot[i][0]
-        while i < end and snapshot[i][0] == group:
-            member = snapshot[i][1]
-            if member in members:
-                found.append(member)
-            i += 1
-    return (snapshot[i][0] if i < end else 0), found
 
 
 def _is_intset(members: set[bytes]) -> bool:
@@ -479,16 +321,17 @@ def sdiffstore(client: Client, argv: list[bytes]) -> Any:
 
 @command("sscan", -3, "readonly")
 def sscan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     members = client.db.get_typed(argv[1], set)
     if members is None:
         return EMPTY_SCAN
-    count, pattern = parse_scan_options(argv, 3)
+    pattern, count, _ = parse_scan_options(argv, 3)
     if _is_intset(members):
         next_cursor = 0
         found = sorted(members, key=int)
     else:
-        next_cursor, found = hash_scan(members, cursor, count)
+        next_cursor, found = scan_page(members, cursor, count)
     if pattern is not None:
-        found = [member for member in found if stringmatch(pattern, member)]
+        matches = compile_glob(pattern)
+        found = [member for member in found if matches(member)]
     return [b"%d" % next_cursor, found]

@@ -18,12 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ._cmd_sets import (
     EMPTY_SCAN,
     LONG_MAX,
-    hash_scan,
     parse_long,
     parse_positive,
-    parse_scan_cursor,
-    parse_scan_options,
-    stringmatch,
 )
 from ._cmd_zsets import (
     Pair,
@@ -36,7 +32,9 @@ from ._cmd_zsets import (
 )
 from ._commands import Blocked, command, parse_int_arg, syntax_error
 from ._db import WRONGTYPE, CommandError, Database, ZSet
+from ._glob import compile_glob
 from ._resp import Double, NullArray, format_double
+from ._scan import parse_cursor, parse_scan_options, scan_page
 
 if TYPE_CHECKING:
     from ._server import Client
@@ -431,20 +429,21 @@ def _listpack_score(score: float) -> bytes:
 
 @command("zscan", -3, "readonly")
 def zscan(client: Client, argv: list[bytes]) -> Any:
-    cursor = parse_scan_cursor(argv[2])
+    cursor = parse_cursor(argv[2])
     zs: ZSet | None = client.db.get_typed(argv[1], ZSet)
     if zs is None:
         return EMPTY_SCAN
-    count, pattern = parse_scan_options(argv, 3)
+    pattern, count, _ = parse_scan_options(argv, 3)
     scores = zs.scores
     reply: list[bytes] = []
+    matches = compile_glob(pattern) if pattern is not None else None
     if is_listpack(zs):
         for score, member in zs.order:
-            if pattern is None or stringmatch(pattern, member):
+            if matches is None or matches(member):
                 reply += (member, _listpack_score(score))
         return [b"0", reply]
-    next_cursor, members = hash_scan(scores, cursor, count)
+    next_cursor, members = scan_page(scores, cursor, count)
     for member in members:
-        if pattern is None or stringmatch(pattern, member):
+        if matches is None or matches(member):
             reply += (member, format_double(scores[member]))
     return [b"%d" % next_cursor, reply]
