@@ -269,14 +269,14 @@ def test_glob_patterns_match_like_redis(differ):
     """PUBSUB CHANNELS <pattern> over random channels and patterns (Redis's stringmatchlen)."""
     quiesce(differ)
     rng = random.Random(7)
-    alphabet = "ab[]^-\\*?Az"
-    words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))) for _ in range(60)}
+    alphabet = b"ab[]^-\\*?Az\x01\x80\xe9\xff"
+    words = {bytes(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(60)}
     channels = sorted(words)
     sub = differ.connection()
     both(sub, "SUBSCRIBE", *channels, replies=len(channels))
     redis, kv = differ.main
     for _ in range(300):
-        pattern = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5)))
+        pattern = bytes(rng.choices(alphabet, k=rng.randint(0, 5)))
         expected = parse(redis.call("PUBSUB", "CHANNELS", pattern))
         assert sorted(parse(kv.call("PUBSUB", "CHANNELS", pattern))) == sorted(expected), pattern
 
@@ -294,6 +294,10 @@ def test_glob_patterns_match_like_redis(differ):
         (b"h[A-C]llo", b"hbllo", True, True),
         (b"HELLO", b"hello", True, True),
         (b"h\\*", b"h*", False, True),
+        # Ranges compare C's signed chars: [\x01-\xff] is [-1, 1], so it misses 0x80.
+        (b"[\x01-\xff]", b"\x80", False, False),
+        (b"[\x01-\xff]", b"\x01", False, True),
+        (b"[\x80-\xff]", b"\x90", False, True),
     ],
 )
 def test_glob_corner_cases(pattern, text, nocase, expected):

@@ -6,7 +6,7 @@ import pytest
 from conftest import own_server_fixtures
 
 import trapline.kv
-from trapline.kv._cmd_sets import stringmatch
+from trapline.kv._glob import glob_match as stringmatch
 from trapline.kv._resp import encode
 
 # -- fixtures and helpers --------------------------------------------------------------------------

@@ -1,134 +1,176 @@
-"""Redis glob patterns (``stringmatchlen``) compiled to regular expressions.
+"""Redis glob patterns, as ``stringmatchlen`` matches them: one matcher for the whole server.
 
-Used by PSUBSCRIBE/PUBLISH, PUBSUB CHANNELS, CONFIG GET and COMMAND LIST. ``*`` is any run of
-bytes, ``?`` one byte, ``[...]`` a class (``^`` negates, ``a-z`` ranges in either order, ``\\``
-escapes) and ``\\x`` a literal ``x``. Redis's corner cases are kept: a class left open runs to the
-end of the pattern, ``[a-]`` is a range up to ``]``, a trailing ``\\`` is literal, and an empty
-string only matches the empty pattern (not even ``*``). With ``nocase`` letters compare like C's
-``tolower`` (classes included). Compiled matchers are cached.
+Used by KEYS and the SCAN family's MATCH, PSUBSCRIBE/PUBLISH, PUBSUB CHANNELS, CONFIG GET and
+COMMAND LIST. ``*`` is any run of bytes, ``?`` one byte, ``[...]`` a class (``^`` negates,
+``a-z`` ranges in either order, compared as C's signed chars, ``\\`` escapes) and ``\\x`` a
+literal ``x``. Redis's corner cases are kept: a class left open takes the rest of the pattern, a
+trailing ``\\`` is literal, and an empty string only matches the empty pattern (not even
+``*``). With ``nocase`` letters compare like glibc's ``tolower`` (classes included).
+
+A pattern compiles once into a list of tokens (a 256-entry table of accepted bytes per position,
+None for a star) and is matched with the greedy-star backtracking that is linear in practice;
+patterns of plain text or plain text and stars take faster paths. Compiled matchers of short
+patterns are cached (clients repeat their patterns; long ones would only fill the cache).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 
-__all__ = ["compile_glob", "glob_match"]
+__all__ = ["Matcher", "compile_glob", "glob_match"]
 
 Matcher = Callable[[bytes], bool]
 
-
-def _lower(c: int) -> int:
-    return c + 32 if 65 <= c <= 90 else c
+_CACHED_PATTERN_MAX = 256
 
 
-def _class_members(pattern: bytes, i: int, nocase: bool) -> tuple[set[int], int]:
-    """The bytes a ``[...]`` class starting after ``[`` at ``i`` matches, and where it ends."""
-    n = len(pattern)
-    negate = i < n and pattern[i] == 0x5E  # ^
-    if negate:
-        i += 1
-    members: set[int] = set()
-    while True:
-        if i < n and pattern[i] == 0x5C and n - i >= 2:  # backslash escape: exact byte
-            members.add(pattern[i + 1])
-            i += 2
-        elif i < n and pattern[i] == 0x5D:  # ]
-            i += 1
-            break
-        elif i >= n:
-            break
-        elif n - i >= 3 and pattern[i + 1] == 0x2D:  # a-b
-            low, high = sorted((pattern[i], pattern[i + 2]))
-            if nocase:
-                low, high = _lower(low), _lower(high)
-                members.update(c for c in range(256) if low <= _lower(c) <= high)
-            else:
-                members.update(range(low, high + 1))
-            i += 3
-        else:
-            char = pattern[i]
-            if nocase:
-                members.update(c for c in range(256) if _lower(c) == _lower(char))
-            else:
-                members.add(char)
-            i += 1
-    if negate:
-        members = set(range(256)) - members
-    return members, i
-
-
-def _class_regex(members: set[int]) -> bytes:
-    if not members:
-        return b"(?!)"
-    return b"[" + b"".join(re.escape(bytes([c])) for c in sorted(members)) + b"]"
-
-
-def _segments(pattern: bytes, nocase: bool) -> list[list[bytes]]:
-    """The pattern split at its stars: each segment a list of one-byte regular expressions."""
-    segments: list[list[bytes]] = [[]]
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == 0x2A:  # *
-            if segments[-1] or len(segments) == 1:
-                segments.append([])
-            i += 1
-        elif c == 0x3F:  # ?
-            segments[-1].append(b".")
-            i += 1
-        elif c == 0x5B:  # [
-            members, i = _class_members(pattern, i + 1, nocase)
-            segments[-1].append(_class_regex(members))
-        else:
-            if c == 0x5C and n - i >= 2:  # \x
-                i += 1
-                c = pattern[i]
-            if nocase and 97 <= _lower(c) <= 122:
-                segments[-1].append(_class_regex({_lower(c), _lower(c) - 32}))
-            else:
-                segments[-1].append(re.escape(bytes([c])))
-            i += 1
-    return segments
-
-
-def _compile(pattern: bytes, nocase: bool) -> Matcher:
-    segments = [
-        (re.compile(b"".join(parts), re.DOTALL), len(parts)) for parts in _segments(pattern, nocase)
-    ]
-    if len(segments) == 1:
-        fullmatch = segments[0][0].fullmatch
-        return lambda text: bool(text) and fullmatch(text) is not None
-    # With stars, each segment matches a fixed number of bytes: anchor the first at the start
-    # and the last at the end, and place the middle ones leftmost-first in between (greedy
-    # placement is optimal, so this is linear-ish where a backtracking regex is exponential).
-    (head, head_len), *middle, (tail, tail_len) = segments
-
-    def match(text: bytes) -> bool:
-        end = len(text) - tail_len
-        if not text or end < head_len or not head.match(text):
-            return False
-        if tail_len and not tail.match(text, end):
-            return False
-        pos = head_len
-        for segment, _ in middle:
-            found = segment.search(text, pos, end)
-            if found is None:
-                return False
-            pos = found.end()
-        return True
-
-    return match
-
-
-@functools.lru_cache(maxsize=4096)
 def compile_glob(pattern: bytes, nocase: bool = False) -> Matcher:
     """A function telling whether a byte string matches ``pattern``."""
-    if not pattern:
-        return lambda text: not text
-    return _compile(pattern, nocase)
+    if len(pattern) <= _CACHED_PATTERN_MAX:
+        return _compile(pattern, nocase)
+    return _compile.__wrapped__(pattern, nocase)
 
 
 def glob_match(pattern: bytes, text: bytes, nocase: bool = False) -> bool:
+    """Does ``pattern`` match ``text``? (Redis ``stringmatchlen``.)"""
     return compile_glob(pattern, nocase)(text)
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def _lower(char: int) -> int:
+    """glibc ``tolower`` on a (signed) char: ASCII letters, and -128..-2 wrap to 128..254."""
+    if 65 <= char <= 90:
+        return char + 32
+    return char + 256 if -128 <= char <= -2 else char
+
+
+def _literal(byte: int, nocase: bool) -> bytes:
+    table = bytearray(256)
+    table[byte] = 1
+    if nocase:
+        table[_lower(byte)] = 1
+        if 97 <= byte <= 122:
+            table[byte - 32] = 1
+    return bytes(table)
+
+
+_ANY = bytes([1]) * 256
+
+
+def _tokens(pattern: bytes, nocase: bool) -> list[bytes | None]:
+    """Split ``pattern`` as ``stringmatchlen`` walks it: None for ``*``, else a 256-entry table
+    of the bytes the position accepts."""
+    tokens: list[bytes | None] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == 0x2A:  # '*'
+            while i + 1 < n and pattern[i + 1] == 0x2A:
+                i += 1
+            tokens.append(None)
+        elif char == 0x3F:  # '?'
+            tokens.append(_ANY)
+        elif char == 0x5B:  # '['
+            i += 1
+            negate = i < n and pattern[i] == 0x5E  # '^'
+            if negate:
+                i += 1
+            table = bytearray(256)
+            while True:
+                if i < n and pattern[i] == 0x5C and n - i >= 2:  # escaped: exact match
+                    i += 1
+                    table[pattern[i]] = 1
+                elif i < n and pattern[i] == 0x5D:  # ']'
+                    break
+                elif i >= n:  # unterminated: the class takes the rest of the pattern
+                    i -= 1
+                    break
+                elif n - i >= 3 and pattern[i + 1] == 0x2D:  # a range, in signed chars
+                    start, end = _signed(pattern[i]), _signed(pattern[i + 2])
+                    if start > end:
+                        start, end = end, start
+                    if nocase:
+                        start, end = _lower(start), _lower(end)
+                    for byte in range(256):
+                        value = _lower(_signed(byte)) if nocase else _signed(byte)
+                        if start <= value <= end:
+                            table[byte] = 1
+                    i += 2
+                else:
+                    for byte, hit in enumerate(_literal(pattern[i], nocase)):
+                        if hit:
+                            table[byte] = 1
+                i += 1
+            if negate:
+                table = bytearray(1 - hit for hit in table)
+            tokens.append(bytes(table))
+        else:
+            if char == 0x5C and n - i >= 2:  # '\\'
+                i += 1
+            tokens.append(_literal(pattern[i], nocase))
+        i += 1
+    return tokens
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(pattern: bytes, nocase: bool) -> Matcher:
+    if not any(special in pattern for special in (b"*", b"?", b"[", b"\\")):
+        if nocase:
+            folded = pattern.lower()
+            return lambda text: text.lower() == folded
+        return pattern.__eq__
+    if not nocase and not any(special in pattern for special in (b"?", b"[", b"\\")):
+        return functools.partial(_match_stars, pattern.split(b"*"))
+    return functools.partial(_match_tokens, _tokens(pattern, nocase))
+
+
+def _match_stars(parts: list[bytes], text: bytes) -> bool:
+    """A pattern whose only special character is ``*`` (split around the stars)."""
+    if not text:
+        return False  # stringmatchlen matches nothing but the empty pattern to ""
+    first, last = parts[0], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return False
+    pos = len(first)
+    for part in parts[1:-1]:
+        if part:
+            found = text.find(part, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(part)
+    return True
+
+
+def _match_tokens(tokens: list[bytes | None], text: bytes) -> bool:
+    if not text:
+        return not tokens
+    count = len(tokens)
+    t = p = 0
+    star = -1
+    resume = 0
+    size = len(text)
+    while t < size:
+        if p < count:
+            token = tokens[p]
+            if token is None:
+                star = p
+                resume = t
+                p += 1
+                continue
+            if token[text[t]]:
+                p += 1
+                t += 1
+                continue
+        if star < 0:
+            return False
+        p = star + 1
+        resume += 1
+        t = resume
+    while p < count and tokens[p] is None:
+        p += 1
+    return p == count
