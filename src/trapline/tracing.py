@@ -2,8 +2,11 @@
 
 ``trapline.run(main, instruments=[ChromeTrace("trace.json")])`` writes a trace you can open in
 ``chrome://tracing`` or https://ui.perfetto.dev: one track per task, each step a slice, each wait
-a slice labelled with its reason (a lock, a queue, a socket read, a sleep...), spawns drawn as
-flow arrows from parent to child, and the kernel's I/O waits on their own track.
+a slice labelled with its reason (a lock, a queue, a socket read, a sleep...), spawns and
+cancellations drawn as flow arrows, and two kernel tracks: its I/O waits and its timer firings,
+with arrows to the tasks they wake. ``ChromeTrace("trace.html")`` writes the same timeline as a
+self-contained web page instead, and ``trapline trace script.py -o trace.html`` traces every
+``trapline.run`` of a script.
 
 ``SlowStepDetector(threshold=0.1)`` reports any task step that keeps the loop busy longer than
 ``threshold`` seconds, with the stack where that task was stuck (a watchdog thread samples it),
@@ -12,6 +15,7 @@ because a step that does not yield stalls every other task.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -21,160 +25,248 @@ import time
 import traceback
 from typing import Any, TextIO
 
+from ._timeline_html import render_html
 from .lowlevel import Instrument, Task
 
-__all__ = ["ChromeTrace", "SlowStepDetector"]
+__all__ = ["ChromeTrace", "SlowStepDetector", "wait_kind"]
 
 logger = logging.getLogger("trapline.tracing")
+
+# Each run's two kernel tracks; tasks get thread ids from _FIRST_TASK_TID on, in spawn order.
+_IO_TID = 0
+_TIMER_TID = 1
+_FIRST_TASK_TID = 2
+# Kernel events are instants, but a flow arrow must start inside a slice: they get this width.
+_MARK_US = 1.0
+
+_KINDS = (
+    ("sleep", "sleep"),
+    ("fd ", "io"),
+    ("Lock", "lock"),
+    ("Semaphore", "lock"),
+    ("CapacityLimiter", "lock"),
+    ("Condition", "lock"),
+    ("Queue", "queue"),
+    ("channel", "queue"),
+    ("memory stream", "queue"),
+    ("Event", "event"),
+    ("task", "task"),
+    ("waiting for task_status", "task"),
+    ("thread", "thread"),
+)
+
+
+def wait_kind(reason: str) -> str:
+    """Classify a task's wait reason for colouring: ``"sleep"``, ``"io"`` (a socket or fd read
+    or write), ``"lock"`` (locks, semaphores, limiters, conditions), ``"queue"`` (queues and
+    channels), ``"event"``, ``"task"`` (a task or task group), ``"thread"``, else ``"other"``."""
+    for prefix, kind in _KINDS:
+        if reason.startswith(prefix):
+            return kind
+    return "other"
 
 
 def _now_us() -> float:
     return time.perf_counter() * 1e6
 
 
-class ChromeTrace(Instrument):
-    """Record a Chrome-trace (Trace Event Format) timeline; written when the run ends."""
+class _Run:
+    """What the trace knows about the run going on in one thread."""
 
-    def __init__(self, path: str | os.PathLike[str] | TextIO) -> None:
+    __slots__ = ("io_end", "io_start", "pid", "running", "tids")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.tids = itertools.count(_FIRST_TASK_TID)
+        self.running: Task | None = None  # the task in its step, to draw spawns from
+        self.io_start = 0.0
+        self.io_end = -1.0  # end of the last I/O wait, to draw I/O wake-ups from
+
+
+class ChromeTrace(Instrument):
+    """Record a Chrome-trace (Trace Event Format) timeline of every run it instruments.
+
+    ``path`` is written when each run ends: ``*.html`` as a self-contained page that draws the
+    timeline (``write``), anything else (or an open text file) as JSON. With ``path=None``
+    nothing is written until you call ``write``. One instance may trace several runs, one after
+    another or at once in different threads: each run is a "process" of its own in the trace.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | TextIO | None = None) -> None:
         self.path = path
+        #: The Trace Event Format events recorded so far (``"ts"`` in microseconds).
         self.events: list[dict[str, Any]] = []
-        self._ids: dict[Task, int] = {}
+        self._local = threading.local()
+        self._pids = itertools.count(1)
+        self._flow_ids = itertools.count(1)
+        self._ids: dict[Task, tuple[int, int]] = {}
         self._waiting: dict[Task, tuple[float, str]] = {}
         self._step_start: dict[Task, float] = {}
-        self._io_start = 0.0
-        self._pid = os.getpid()
-        self._spawner: Task | None = None
+        # Flow arrows ending at a task's next step: (name, category, flow id).
+        self._arrows: dict[Task, list[tuple[str, str, int]]] = {}
 
-    def _tid(self, task: Task) -> int:
-        tid = self._ids.get(task)
-        if tid is None:
-            tid = self._ids[task] = len(self._ids) + 1
-            self.events.append(
-                {
-                    "name": "thread_name",
-                    "ph": "M",
-                    "pid": self._pid,
-                    "tid": tid,
-                    "args": {"name": task.name},
-                }
-            )
-        return tid
+    # -- bookkeeping ---------------------------------------------------------------------------
 
-    def before_run(self) -> None:
+    def _run(self) -> _Run:
+        run: _Run | None = getattr(self._local, "run", None)
+        if run is None:
+            run = self._local.run = _Run(next(self._pids))
+            thread = threading.current_thread()
+            name = f"trapline.run #{run.pid}"
+            if thread is not threading.main_thread():
+                name += f" (thread {thread.name})"
+            self._meta("process_name", run.pid, 0, name)
+            self._meta("thread_name", run.pid, _IO_TID, "kernel: I/O waits")
+            self._meta("thread_name", run.pid, _TIMER_TID, "kernel: timers, cancels")
+        return run
+
+    def _meta(self, name: str, pid: int, tid: int, value: str) -> None:
         self.events.append(
-            {
-                "name": "thread_name",
-                "ph": "M",
-                "pid": self._pid,
-                "tid": 0,
-                "args": {"name": "kernel (I/O waits)"},
-            }
+            {"name": name, "ph": "M", "pid": pid, "tid": tid, "args": {"name": value}}
         )
 
+    def _where(self, task: Task) -> tuple[int, int]:
+        where = self._ids.get(task)
+        if where is None:
+            run = self._run()
+            where = self._ids[task] = (run.pid, next(run.tids))
+            self._meta("thread_name", *where, task.name)
+        return where
+
+    def _add(self, event: dict[str, Any], where: tuple[int, int]) -> None:
+        event["pid"], event["tid"] = where
+        self.events.append(event)
+
+    def _flow_from(self, where: tuple[int, int], ts: float, name: str, task: Task) -> None:
+        """Start an arrow at ``ts`` (inside a slice on ``where``) to ``task``'s next step."""
+        flow = next(self._flow_ids)
+        self._add({"name": name, "cat": name, "ph": "s", "id": flow, "ts": ts}, where)
+        self._arrows.setdefault(task, []).append((name, name, flow))
+
+    def _mark(self, name: str, ts: float, args: dict[str, Any]) -> tuple[int, int]:
+        where = (self._run().pid, _TIMER_TID)
+        event = {"name": name, "cat": "kernel", "ph": "X", "ts": ts, "dur": _MARK_US}
+        event["args"] = args
+        self._add(event, where)
+        return where
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def before_run(self) -> None:
+        self._run()
+
     def task_spawned(self, task: Task) -> None:
-        tid = self._tid(task)
-        parent = self._spawner
+        self._where(task)  # tracks are numbered in spawn order
+        parent = self._run().running
         if parent is not None:
-            flow = len(self.events)
+            self._flow_from(self._where(parent), _now_us(), "spawn", task)
+
+    def task_cancelled(self, task: Task, by: Task | None, reason: str) -> None:
+        now = _now_us()
+        if by is not None:
+            where = self._where(by)
+        else:
+            where = self._mark("cancel", now, {"task": task.name, "reason": reason})
+            now += _MARK_US / 2
+        self._flow_from(where, now, "cancel", task)
+        self.events[-1]["args"] = {"reason": reason}
+
+    def timer_fired(self, deadline: float, task: Task | None) -> None:
+        if task is not None:
             now = _now_us()
-            self.events.append(
-                {
-                    "name": "spawn",
-                    "cat": "spawn",
-                    "ph": "s",
-                    "id": flow,
-                    "ts": now,
-                    "pid": self._pid,
-                    "tid": self._tid(parent),
-                }
-            )
-            self.events.append(
-                {
-                    "name": "spawn",
-                    "cat": "spawn",
-                    "ph": "f",
-                    "bp": "e",
-                    "id": flow,
-                    "ts": now + 1,
-                    "pid": self._pid,
-                    "tid": tid,
-                }
-            )
+            args = {"task": task.name, "deadline": deadline}
+            where = self._mark(f"timer: wake {task.name}", now, args)
+            self._flow_from(where, now + _MARK_US / 2, "timer", task)
 
     def before_task_step(self, task: Task) -> None:
         now = _now_us()
+        run = self._run()
         waiting = self._waiting.pop(task, None)
         if waiting is not None:
             start, reason = waiting
-            self.events.append(
-                {
-                    "name": f"wait: {reason}",
-                    "cat": "wait",
-                    "ph": "X",
-                    "ts": start,
-                    "dur": now - start,
-                    "pid": self._pid,
-                    "tid": self._tid(task),
-                }
-            )
+            self._wait_slice(task, start, now, reason)
+            if reason.startswith("fd ") and run.io_end > start and task not in self._arrows:
+                # Woken by the I/O wait that just ended: draw the arrow from inside it.
+                ts = run.io_end - min(_MARK_US / 2, (run.io_end - run.io_start) / 2)
+                self._flow_from((run.pid, _IO_TID), ts, "I/O ready", task)
         self._step_start[task] = now
-        self._spawner = task
+        run.running = task
+
+    def _wait_slice(self, task: Task, start: float, end: float, reason: str) -> None:
+        args = {"reason": reason, "kind": wait_kind(reason)}
+        event = {"name": f"wait: {reason}", "cat": "wait", "ph": "X", "ts": start}
+        event.update(dur=end - start, args=args)
+        self._add(event, self._where(task))
 
     def after_task_step(self, task: Task) -> None:
         now = _now_us()
         start = self._step_start.pop(task, now)
-        self._spawner = None
-        self.events.append(
-            {
-                "name": "step",
-                "cat": "step",
-                "ph": "X",
-                "ts": start,
-                "dur": now - start,
-                "pid": self._pid,
-                "tid": self._tid(task),
-            }
+        self._run().running = None
+        where = self._where(task)
+        self._add(
+            {"name": "step", "cat": "step", "ph": "X", "ts": start, "dur": now - start}, where
         )
+        # Arrows end just inside the step (binding point "e": the enclosing slice).
+        ts = start + min(_MARK_US / 2, (now - start) / 2)
+        for name, cat, flow in self._arrows.pop(task, ()):
+            self._add({"name": name, "cat": cat, "ph": "f", "bp": "e", "id": flow, "ts": ts}, where)
         if task.state == "waiting":
             self._waiting[task] = (now, task.wait_reason or "?")
         elif task.state == "done":
             error = task.exception()
-            self.events.append(
-                {
-                    "name": "exited" if error is None else f"raised {type(error).__name__}",
-                    "ph": "i",
-                    "s": "t",
-                    "ts": now,
-                    "pid": self._pid,
-                    "tid": self._tid(task),
-                }
-            )
+            if error is None:
+                name = "exited"
+            elif task.cancelled():
+                name = "cancelled"
+            else:
+                name = f"raised {type(error).__name__}"
+            self._add({"name": name, "cat": "exit", "ph": "i", "s": "t", "ts": now}, where)
 
     def before_io_wait(self, timeout: float) -> None:
-        self._io_start = _now_us()
+        self._run().io_start = _now_us()
 
     def after_io_wait(self, timeout: float) -> None:
         now = _now_us()
-        self.events.append(
-            {
-                "name": "I/O wait",
-                "cat": "io",
-                "ph": "X",
-                "ts": self._io_start,
-                "dur": now - self._io_start,
-                "pid": self._pid,
-                "tid": 0,
-                "args": {"timeout": timeout if timeout != float("inf") else "inf"},
-            }
+        run = self._run()
+        run.io_end = now
+        event = {"name": "I/O wait", "cat": "io", "ph": "X", "ts": run.io_start}
+        event.update(
+            dur=now - run.io_start, args={"timeout": timeout if timeout != float("inf") else "inf"}
         )
+        self._add(event, (run.pid, _IO_TID))
 
     def after_run(self) -> None:
-        document = {"traceEvents": self.events, "displayTimeUnit": "ms"}
-        if isinstance(self.path, (str, os.PathLike)):
-            with open(self.path, "w", encoding="utf-8") as file:
-                json.dump(document, file)
-        else:
-            json.dump(document, self.path)
+        run = self._run()
+        now = _now_us()
+        for task, (start, reason) in list(self._waiting.items()):
+            if self._ids.get(task, (0, 0))[0] == run.pid:  # still waiting when the run ended
+                del self._waiting[task]
+                self._wait_slice(task, start, now, reason)
+        for task in [task for task in self._arrows if self._ids[task][0] == run.pid]:
+            del self._arrows[task]  # arrows to tasks that never stepped again
+        self._local.run = None
+        if self.path is not None:
+            self.write(self.path)
+
+    # -- output --------------------------------------------------------------------------------
+
+    def document(self) -> dict[str, Any]:
+        """The trace as a Trace Event Format document (what the JSON file holds)."""
+        return {"traceEvents": list(self.events), "displayTimeUnit": "ms"}
+
+    def write(
+        self, path: str | os.PathLike[str] | TextIO, *, title: str = "trapline timeline"
+    ) -> None:
+        """Write the trace: a ``*.html`` path gets the self-contained page (the trace embedded,
+        no network needed to view it), anything else JSON; an open file gets JSON."""
+        if not isinstance(path, (str, os.PathLike)):
+            json.dump(self.document(), path)
+            return
+        with open(path, "w", encoding="utf-8") as file:
+            if os.fspath(path).lower().endswith((".html", ".htm")):
+                file.write(render_html(self.document(), title=title))
+            else:
+                json.dump(self.document(), file)
 
 
 class SlowStepDetector(Instrument):

@@ -46,6 +46,32 @@ async def test_the_seeds_database_example(url):
         assert await db.delete("cow") == 1
 
 
+async def test_a_command_is_a_checkpoint_and_a_cancelled_one_sends_nothing(url):
+    async with fresh(url, max_connections=1) as db:
+        await db.set("k", "before")
+        with trapline.CancelScope() as scope:
+            scope.cancel()
+            await db.set("k", "after")  # cancelled before it started: nothing is sent
+        assert scope.cancelled_caught
+        with trapline.CancelScope() as scope:
+            scope.cancel()
+            async with db.pipeline() as p:
+                p.set("k", "after")
+        assert scope.cancelled_caught and p.results is None
+        assert await db.get("k") == b"before"
+        assert db.statistics().pools.popitem()[1].connections_made == 1  # nothing was broken
+
+        ran = []
+
+        async def other():
+            ran.append("other task")
+
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(other)
+            assert await db.ping() is True  # waiting for the reply lets the other task run
+            assert ran == ["other task"]
+
+
 async def test_error_reply_raises_response_error_and_keeps_the_connection(url):
     async with fresh(url, max_connections=1) as db:
         with pytest.raises(ResponseError, match="unknown command") as info:

@@ -283,6 +283,11 @@ def _update(scope: CancelScope) -> None:
 
 
 def _set_task_flag(task: Task, eff: bool) -> None:
+    if eff and not task._cancel_pending:
+        runner = task._runner
+        if runner.instruments:
+            reason = str(cancelled_error_for(task).error)
+            runner.instruments.call("task_cancelled", task, runner.current_task, reason)
     task._cancel_pending = eff
     if eff and task._wait is not None:
         task._runner.try_abort(task)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any, final
 
 __all__ = ["Deadlines"]
@@ -54,8 +55,9 @@ class Deadlines:
             heapq.heappop(heap)
         return math.inf
 
-    def expire(self, now: float) -> None:
-        """Fire every live entry whose deadline is at or before ``now``, earliest first."""
+    def expire(self, now: float, fired: Callable[[float, Any], None] | None = None) -> None:
+        """Fire every live entry whose deadline is at or before ``now``, earliest first;
+        ``fired(deadline, target)`` is told of each just before it fires (instruments)."""
         heap = self.heap
         pop = heapq.heappop
         while heap and heap[0][0] <= now:
@@ -63,4 +65,6 @@ class Deadlines:
             target = entry[2]
             if target._timer is entry:
                 self.live -= 1
+                if fired is not None:
+                    fired(entry[0], target)
                 target._deadline_expired()

@@ -3,6 +3,10 @@
 Subclass ``Instrument`` and override the hooks you want; only overridden hooks are called. When no
 instrument is registered the run loop pays one local boolean test per step. An instrument that
 raises is removed and the error is logged, so observing a program can never break it.
+
+Default instruments (``add_default_instrument``) join every run started afterwards, in any thread:
+that is how ``trapline trace script.py`` traces a script's own ``trapline.run`` calls without the
+script knowing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from typing import TYPE_CHECKING, Any, final
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["HOOKS", "Instrument", "Instruments"]
+__all__ = [
+    "HOOKS",
+    "Instrument",
+    "Instruments",
+    "add_default_instrument",
+    "default_instruments",
+    "remove_default_instrument",
+]
 
 logger = logging.getLogger("trapline.instrument")
 
@@ -40,6 +51,18 @@ class Instrument:
     def task_exited(self, task: Task) -> None:
         """Called when ``task`` has finished; its result or error is set."""
 
+    def task_cancelled(self, task: Task, by: Task | None, reason: str) -> None:
+        """Called when cancellation reaches ``task`` (a scope around it was cancelled, or its
+        deadline passed): its next checkpoint raises ``Cancelled``, and a wait it is parked in
+        is aborted. ``by`` is the task that called ``cancel()``, or None when no task did (a
+        deadline, Ctrl-C, the deadlock detector, the run ending); ``reason`` is what the
+        ``Cancelled`` will say (``"cancelled: deadline expired ..."``)."""
+
+    def timer_fired(self, deadline: float, task: Task | None) -> None:
+        """Called when a deadline expires, before its effect: ``task`` is the task parked until
+        then (a sleep, a ``park(deadline=...)``), which now wakes; None for a cancel scope's
+        deadline, whose cancellation then reaches tasks through ``task_cancelled``."""
+
     def before_io_wait(self, timeout: float) -> None:
         """Called before the kernel blocks up to ``timeout`` seconds waiting for I/O."""
 
@@ -54,16 +77,48 @@ HOOKS = (
     "before_task_step",
     "after_task_step",
     "task_exited",
+    "task_cancelled",
+    "timer_fired",
     "before_io_wait",
     "after_io_wait",
 )
+
+_defaults: list[Instrument] = []
+
+
+def add_default_instrument(instrument: Instrument) -> None:
+    """Register ``instrument`` with every ``trapline.run`` (and ``Stepper``) started from now
+    on, in any thread, besides their own ``instruments=``. Not a checkpoint; runs already
+    going are not affected. An instrument seeing runs in several threads must be thread-safe.
+    """
+    if not isinstance(instrument, Instrument):
+        raise TypeError(
+            f"instruments must be trapline.lowlevel.Instrument instances, not {instrument!r}"
+        )
+    if instrument not in _defaults:
+        _defaults.append(instrument)
+
+
+def remove_default_instrument(instrument: Instrument) -> None:
+    """Stop adding ``instrument`` to new runs; ``KeyError`` if it is not a default instrument.
+    Not a checkpoint; runs already going keep it until they end."""
+    try:
+        _defaults.remove(instrument)
+    except ValueError:
+        raise KeyError(f"{instrument!r} is not a default instrument") from None
+
+
+def default_instruments() -> list[Instrument]:
+    """The instruments every new run gets (a copy). Not a checkpoint."""
+    return list(_defaults)
 
 
 @final
 class Instruments(dict[str, list[Callable[..., None]]]):
     """The registered instruments' hooks, by hook name (only hooks some instrument overrides).
 
-    A dict, so that the run loop's "any instruments?" test is a C-level truth test.
+    A dict, so that the run loop's "any instruments?" test is a C-level truth test. A new set
+    starts with the default instruments (``add_default_instrument``).
     """
 
     __slots__ = ("_instruments",)
@@ -71,7 +126,7 @@ class Instruments(dict[str, list[Callable[..., None]]]):
     def __init__(self, instruments: Iterable[Instrument] = ()) -> None:
         super().__init__()
         self._instruments: list[Instrument] = []
-        for instrument in instruments:
+        for instrument in (*_defaults, *instruments):
             self.add(instrument)
 
     def add(self, instrument: Instrument) -> None:
@@ -100,6 +155,15 @@ class Instruments(dict[str, list[Callable[..., None]]]):
                     hooks.setdefault(name, []).append(getattr(instrument, name))
         self.clear()
         self.update(hooks)
+
+    def timer_hook(self) -> Callable[[float, Any], None] | None:
+        """What the deadline heap calls as each timer fires, or None if no instrument listens."""
+        return self._timer_fired if "timer_fired" in self else None
+
+    def _timer_fired(self, deadline: float, target: Any) -> None:
+        from ._task import Task  # a deadline's target is a parked task or a cancel scope
+
+        self.call("timer_fired", deadline, target if isinstance(target, Task) else None)
 
     def call(self, hook: str, *args: Any) -> None:
         for fn in list(self.get(hook, ())):

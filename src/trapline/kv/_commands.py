@@ -9,7 +9,6 @@ return a reply value (see ``_resp.py``), raise ``CommandError``, or return ``Blo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ __all__ = [
     "Blocked",
     "Command",
     "command",
-    "parse_float_arg",
     "parse_int_arg",
     "syntax_error",
 ]
@@ -107,19 +105,5 @@ def syntax_error() -> CommandError:
 def parse_int_arg(arg: bytes, message: str = "ERR value is not an integer or out of range") -> int:
     value = parse_int(arg)
     if value is None:
-        raise CommandError(message)
-    return value
-
-
-def parse_float_arg(arg: bytes, message: str = "ERR value is not a valid float") -> float:
-    """Redis ``getDoubleFromObject``: a float, ``inf``/``-inf``; never NaN or trailing junk."""
-    text = arg
-    if not text or text[:1].isspace() or text[-1:].isspace():
-        raise CommandError(message)
-    try:
-        value = float(text)
-    except ValueError:
-        raise CommandError(message) from None
-    if math.isnan(value):
         raise CommandError(message)
     return value
