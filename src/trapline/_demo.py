@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import trapline
 import trapline.kv
 from trapline.lowlevel import Stepper
@@ -80,14 +83,22 @@ async def gathered() -> None:
     print(f"    took {trapline.current_time() - start:.1f} s, not 18: the sleeps overlapped")
 
 
+#: Where the demo's server keeps its data: under the directory the demo runs in, which is the
+#: project when run as the README says. ``trapline kv serve --dir .trapline/kv --appendonly
+#: yes`` serves the same data afterwards (see docs/kv.md).
+DATA_DIR = os.path.join(".trapline", "kv")
+
+
 async def database() -> None:
-    """The tutorial's last two examples, for real: a trapline.kv server and its client."""
-    server = trapline.kv.Server()
+    """The tutorial's last two examples, for real: a trapline.kv server, embedded in this
+    program with its data in ``DATA_DIR`` (an append-only file), and its client."""
+    config = trapline.kv.ServerConfig(dir=DATA_DIR, appendonly="yes")
+    server = trapline.kv.Server(config)
     async with trapline.TaskGroup() as tg:
         listeners = await tg.start(server.serve, "127.0.0.1", 0)
         host, port = listeners[0].socket.getsockname()[:2]
         url = f"redis://{host}:{port}"
-        print(f"    trapline.kv is serving on {url} (try it: redis-cli -p {port})\n")
+        print(f"    trapline.kv is serving on {url}, data in {DATA_DIR} (append-only file)\n")
         print(f"    async with trapline.kv.connect({url!r}) as db:")
         async with trapline.kv.connect(url, decode_responses=True) as db:
             print("        await db.set('cow', 'Moo!')")
@@ -97,8 +108,18 @@ async def database() -> None:
                 await db.set(animal, sound)
             print("\n    async for key in db.scan():   # each batch is a network round trip")
             async for key in db.scan(count=2):
-                print(f"        {key:<6} says {await db.get(key)}")
-        tg.cancel_scope.cancel()
+                if key != "demo:runs":  # the counter below, from earlier runs
+                    print(f"        {key:<6} says {await db.get(key)}")
+            runs = await db.incr("demo:runs")
+            print(f"\n    await db.incr('demo:runs')  ->  {runs}   # kept on disk between runs")
+        tg.cancel_scope.cancel()  # stops the server; the append-only file is flushed
+    python = os.path.relpath(sys.executable)
+    if python.startswith(".."):
+        python = sys.executable
+    print(f"\n    To use this data with redis-cli, serve {DATA_DIR} again (Ctrl-C stops it):")
+    print(f"        {python} -m trapline kv serve --dir {DATA_DIR} --appendonly yes")
+    print("        redis-cli get cow          # in another terminal")
+    print("    docs/kv.md has more, and how to move to Redis or Valkey with the same client.")
 
 
 def main(*, virtual: bool = False) -> None:
