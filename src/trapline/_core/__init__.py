@@ -25,7 +25,12 @@ from ._exceptions import (
     TaskCancelled,
     WouldBlock,
 )
-from ._instrument import Instrument
+from ._instrument import (
+    Instrument,
+    add_default_instrument,
+    default_instruments,
+    remove_default_instrument,
+)
 from ._introspect import TaskNode, await_chain, format_task_tree, print_task_tree, task_tree
 from ._io import FakeBackend
 from ._parking_lot import ParkingLot, ParkingLotStatistics
@@ -83,6 +88,7 @@ __all__ = [
     "Token",
     "VirtualClock",
     "WouldBlock",
+    "add_default_instrument",
     "add_instrument",
     "cancel_shielded_checkpoint",
     "checkpoint",
@@ -93,6 +99,7 @@ __all__ = [
     "current_task",
     "current_time",
     "current_token",
+    "default_instruments",
     "await_chain",
     "format_task_tree",
     "print_task_tree",
@@ -105,6 +112,7 @@ __all__ = [
     "move_on_at",
     "notify_closing",
     "park",
+    "remove_default_instrument",
     "remove_instrument",
     "reschedule",
     "run",

@@ -301,7 +301,8 @@ class Runner:
                 self._run_entries()
             heap = deadlines.heap
             if heap and heap[0][0] <= clock.current_time():
-                deadlines.expire(clock.current_time())
+                hook = instruments.timer_hook() if instruments else None
+                deadlines.expire(clock.current_time(), hook)
             batch = len(ready)
             if schedule is not None and batch:
                 batch = pick_next(schedule, ready)
