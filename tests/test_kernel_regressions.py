@@ -1,6 +1,12 @@
 """Regression tests for kernel bugs found by adversarial testing (each failed before its fix)."""
 
+import os
+import signal
+
+import pytest
+
 import trapline
+import trapline.to_thread
 from trapline.testing import VirtualClock
 
 
@@ -126,3 +132,50 @@ def test_gather_type_error_does_not_leave_unawaited_sleeps():
 
 def test_int_deadline_becomes_a_float():
     assert type(trapline.CancelScope(deadline=5).deadline) is float
+
+
+# Both found by running CPython's test_asyncio on trapline.aio (tests/aio/cpython_test_asyncio.py).
+
+
+def test_run_in_a_main_thread_without_signal_handling(monkeypatch):
+    # The main thread of a subinterpreter, or an embedding that disabled signals: installing
+    # the Ctrl-C handler raises ValueError; the run goes on without it, as asyncio.Runner does.
+    def refuse(*args):
+        raise ValueError("signal only works in main thread of the main interpreter")
+
+    monkeypatch.setattr(signal, "signal", refuse)
+
+    async def main():
+        await trapline.sleep(1)
+        return trapline.current_time()
+
+    assert trapline.run(main, clock=VirtualClock()) == 1.0
+
+
+def test_a_child_forked_by_a_task_can_start_its_own_run():
+    # multiprocessing's fork start method (a ProcessPoolExecutor worker) copies the parent's
+    # thread state, its trapline run included; the child must still be able to call run().
+    async def in_child():
+        await trapline.sleep(2)
+        return trapline.current_time()
+
+    async def main():
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            try:
+                code = 0 if trapline.run(in_child, clock=VirtualClock()) == 2.0 else 1
+            except BaseException:
+                code = 2
+            os._exit(code)
+        _, status = await trapline.to_thread.run_sync(os.waitpid, pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    assert trapline.run(main) == 0
+
+
+def test_a_run_started_in_a_run_is_still_refused():
+    async def main():
+        with pytest.raises(RuntimeError, match="inside trapline.run"):
+            trapline.run(trapline.sleep, 0)
+
+    trapline.run(main)

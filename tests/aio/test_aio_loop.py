@@ -7,6 +7,7 @@ assert exact virtual times: the loop's timers are trapline deadlines.
 import asyncio
 import concurrent.futures
 import contextvars
+import multiprocessing
 import os
 import signal
 import threading
@@ -348,3 +349,40 @@ def test_signal_handlers_run_in_the_loop_and_restore_the_previous_handler():
 
     assert trapline.aio.run(main()) == "SIGUSR1"
     assert signal.getsignal(signal.SIGUSR1) == previous
+
+
+def _in_forked_worker():
+    # Runs in a process-pool worker forked while the parent's loop was running.
+    async def main():
+        await asyncio.sleep(2)
+        return asyncio.get_running_loop().time()
+
+    return trapline.aio.run(main(), clock=VirtualClock())
+
+
+def test_a_process_pool_worker_forked_from_the_loop_runs_a_loop_of_its_own():
+    # CPython's test_events.test_get_event_loop_new_process: the worker inherits the parent's
+    # running trapline run and must still be able to start its own.
+    async def main():
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            return await asyncio.get_running_loop().run_in_executor(pool, _in_forked_worker)
+
+    assert run(main()) == 2.0
+
+
+def test_runner_works_where_signal_handlers_cannot_be_installed(monkeypatch):
+    # CPython's test_runners.test_signal_install_not_supported_ok (the main thread of an
+    # interpreter without signal handling).
+    def refuse(*args):
+        raise ValueError("signal only works in main thread of the main interpreter")
+
+    async def main():
+        await asyncio.sleep(1)
+        return asyncio.get_running_loop().time()
+
+    with asyncio.Runner(loop_factory=lambda: TraplineEventLoop(clock=VirtualClock())) as runner:
+        monkeypatch.setattr(signal, "signal", refuse)
+        assert runner.run(main()) == 1.0
+        monkeypatch.undo()
+        assert runner.run(main()) == 2.0

@@ -496,26 +496,52 @@ def _ki_watchdog(runner: Runner, delay: float) -> None:
 class _Installed:
     """Context manager: make ``runner`` current in this thread and route Ctrl-C to it."""
 
-    __slots__ = ("_old_sigint", "_runner")
+    __slots__ = ("_old_pid", "_old_runner", "_old_sigint", "_runner")
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
         self._old_sigint: Any = None
+        self._old_runner: Runner | None = None
+        self._old_pid: int | None = None
 
     def __enter__(self) -> None:
-        if getattr(_local, "runner", None) is not None:
+        if _running_here():
             raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
+        # A run found here belongs to the parent of a forked child (see _running_here); it is
+        # put back afterwards in case the child returns into it.
+        self._old_runner = getattr(_local, "runner", None)
+        self._old_pid = getattr(_local, "pid", None)
         _local.runner = self._runner
+        _local.pid = os.getpid()
         if (
             threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
-            self._old_sigint = signal.signal(signal.SIGINT, self._runner._sigint)
+            try:
+                self._old_sigint = signal.signal(signal.SIGINT, self._runner._sigint)
+            except ValueError:
+                # The main thread of an interpreter that has no signal handling (a
+                # subinterpreter, an embedding that disabled it): run without Ctrl-C routing,
+                # as asyncio.Runner does.
+                self._old_sigint = None
 
     def __exit__(self, *exc: object) -> None:
         if self._old_sigint is not None:
             signal.signal(signal.SIGINT, self._old_sigint)
-        _local.runner = None
+        _local.runner = self._old_runner
+        _local.pid = self._old_pid
+
+
+def _running_here() -> bool:
+    """Is a run going on in this thread of this process?
+
+    A child forked by a task (``multiprocessing`` with the fork start method, for instance a
+    ``ProcessPoolExecutor`` worker) inherits the parent's thread state, run included, but that
+    run never advances in the child; the child may start runs of its own."""
+    if getattr(_local, "runner", None) is None:
+        return False
+    pid = getattr(_local, "pid", None)
+    return pid is None or pid == os.getpid()
 
 
 def drive(runner: Runner, gen: Generator[float, Any, None]) -> None:
@@ -553,7 +579,7 @@ def run(
     system clock; pass ``trapline.testing.VirtualClock()`` for virtual time. ``schedule`` (a
     ``trapline.lowlevel.Schedule``) chooses the order ready tasks run in instead of FIFO.
     """
-    if getattr(_local, "runner", None) is not None:
+    if _running_here():
         raise RuntimeError("trapline.run() cannot be called from inside trapline.run()")
     runner = Runner(clock, instruments, backend)
     runner.schedule = schedule
