@@ -112,24 +112,18 @@ class _Backend:
         if record is None:
             record = self._records[fd] = _Waiters()
         record.unwanted = 0  # its owner came back for it
-        # A hint is consumed before the checkpoint (an event arriving during it sets a new
-        # one) and given back if the checkpoint raises Cancelled: the caller will not make its
-        # system call then, so the readiness is still unaccounted for.
+        # A hint is used up when the checkpoint returns, not before it: the caller's system
+        # call, made right then, sees everything reported so far, including a report of the
+        # same unread bytes during the checkpoint (clearing it first would leave that one as a
+        # stale hint: a failed recv per message in ping-pong). If the checkpoint raises
+        # Cancelled the hint stays, since the caller will not make its system call.
         if reading and record.read_hint:
+            await trap(CHECKPOINT)
             record.read_hint = False
-            try:
-                await trap(CHECKPOINT)
-            except BaseException:
-                record.read_hint = True
-                raise
             return
         if not reading and record.write_hint:
+            await trap(CHECKPOINT)
             record.write_hint = False
-            try:
-                await trap(CHECKPOINT)
-            except BaseException:
-                record.write_hint = True
-                raise
             return
         if reading:
             if record.reader is not None:
