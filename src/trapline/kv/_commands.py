@@ -9,7 +9,7 @@ return a reply value (see ``_resp.py``), raise ``CommandError``, or return ``Blo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,13 +89,15 @@ class Blocked:
 
     The server parks the client until one of ``keys`` is touched (then calls ``retry()``; a
     non-None result is the reply) or ``deadline_ms`` (absolute server time; 0 means forever)
-    passes, when it replies ``on_timeout``.
+    passes, when it replies ``on_timeout``. With ``run`` (MIGRATE's network I/O), the server
+    instead awaits ``run()`` for the reply.
     """
 
     keys: Sequence[bytes]
     deadline_ms: int
     retry: Callable[[], Any]
     on_timeout: Any = None
+    run: Callable[[], Awaitable[Any]] | None = None
 
 
 def syntax_error() -> CommandError:

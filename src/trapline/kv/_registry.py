@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     _aof,
     _cmd_connection,
+    _cmd_dump,
     _cmd_hashes,
     _cmd_keys,
     _cmd_lists,

@@ -344,6 +344,8 @@ class Server:
 
         ``argv`` is the blocking command; when it is served, the write hooks see it.
         Checkpoint: yes. Cancellation: the client stops waiting and is served no value."""
+        if blocked.run is not None:  # not a wait for keys: I/O that makes the reply
+            return await blocked.run()
         waiter = _Waiter(client, blocked, argv, current_task())
         db_id = client.db.id
         waiter.slots = list(dict.fromkeys((db_id, key) for key in blocked.keys))
