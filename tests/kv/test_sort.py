@@ -142,3 +142,23 @@ def test_sort_store_and_errors(differ):
 def test_sort_command_info(differ, name):
     differ.check("COMMAND", "INFO", name)
     differ.check("COMMAND", "DOCS", name)
+
+
+def test_command_getkeys_for_sort_and_migrate(differ):
+    c = differ.check
+    c("COMMAND", "GETKEYS", "SORT", "l")
+    c("COMMAND", "GETKEYS", "SORT", "l", "STORE", "dst", "BY", "w_*", "GET", "x")
+    c("COMMAND", "GETKEYS", "SORT", "l", "LIMIT", "0", "1", "STORE", "a", "STORE", "b")
+    c("COMMAND", "GETKEYS", "SORT", "l", "GET", "store", "STORE")
+    c("COMMAND", "GETKEYSANDFLAGS", "SORT", "l", "STORE", "dst")
+    c("COMMAND", "GETKEYS", "SORT_RO", "l", "BY", "x")
+    c("COMMAND", "GETKEYSANDFLAGS", "SORT_RO", "l")
+    c("COMMAND", "GETKEYS", "MIGRATE", "h", "1", "k", "0", "10")
+    c("COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "10", "COPY", "KEYS", "a", "b")
+    c("COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "10", "AUTH", "keys", "KEYS", "a")
+    c("COMMAND", "GETKEYS", "MIGRATE", "h", "1", "", "0", "10", "AUTH2", "u", "p", "KEYS", "a")
+    c("COMMAND", "GETKEYS", "MIGRATE", "h", "1", "k", "0", "10", "KEYS", "a")
+    c("COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "1", "", "0", "10", "KEYS", "a", "b")
+    c("COMMAND", "GETKEYS", "DUMP", "k")
+    c("COMMAND", "GETKEYS", "RESTORE", "k", "0", "x")
+    c("COMMAND", "GETKEYS", "WAIT", "0", "0")

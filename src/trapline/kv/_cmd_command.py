@@ -399,6 +399,45 @@ def _parse_count(arg: bytes) -> int | None:
     return int(arg)
 
 
+def _sort_keys(args: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Redis ``sortGetKeys``: the sorted key, and the last STORE's key (options that take
+    arguments are skipped the way Redis skips them)."""
+    keys = [(1, ["RO", "access"])]
+    store: tuple[int, list[str]] | None = None
+    skips = {b"limit": 2, b"get": 1, b"by": 1}
+    i = 2
+    while i < len(args):
+        word = args[i].lower()
+        if word in skips:
+            i += skips[word]
+        elif word == b"store" and i + 1 < len(args):
+            store = (i + 1, ["OW", "update"])
+        i += 1
+    return [*keys, store] if store is not None else keys
+
+
+def _migrate_keys(args: list[bytes]) -> list[tuple[int, list[str]]]:
+    """Redis ``migrateGetKeys``: the key argument, or every key after KEYS."""
+    first, count = 3, 1
+    skips = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+    i = 6
+    while i < len(args):
+        word = args[i].lower()
+        if word == b"keys":
+            first, count = (i + 1, len(args) - i - 1) if not args[3] else (0, 0)
+            break
+        i += skips.get(word, 0) + 1
+    return [(first + n, ["RW", "access", "delete"]) for n in range(count)]
+
+
+# Redis's key-extraction functions, for commands whose key specs cannot find every key.
+_GETKEYS_PROCS = {
+    "sort": _sort_keys,
+    "sort_ro": lambda args: [(1, ["RO", "access"])],
+    "migrate": _migrate_keys,
+}
+
+
 def _getkeys(argv: list[bytes], with_flags: bool) -> Any:
     args = argv[2:]
     cmd = COMMANDS.get(args[0].lower())
@@ -412,6 +451,8 @@ def _getkeys(argv: list[bytes], with_flags: bool) -> Any:
     if (cmd.arity > 0 and cmd.arity != len(args)) or len(args) < -cmd.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
     keys = _keys_from_specs(cmd, args)
+    if keys is None and cmd.name in _GETKEYS_PROCS:
+        keys = _GETKEYS_PROCS[cmd.name](args)
     if not keys:
         if "no_mandatory_keys" in _flags(cmd, entry):
             return []
