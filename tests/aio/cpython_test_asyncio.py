@@ -103,7 +103,7 @@ SKIP_EXPLAINED: dict[str, str] = {
     "suite": "CPython skips this child-watcher variant of test_subprocess on every loop; the same "
     "tests run with the other watchers (ThreadedChildWatcher, SafeChildWatcher, "
     "PidfdChildWatcher, ...)",
-    "Windows only": "Windows-only variants (proactor loop, Windows event loop policy)",
+    "Windows only": "the proactor-loop variants of these modules",
     "object <module 'sys' (built-in)> has no attribute 'gettotalrefcount'": "a reference-leak "
     "check that needs a debug build of CPython",
 }
@@ -119,7 +119,7 @@ NO_LOOP_EXPLAINED = {
     "with a fake clock",
     "test_protocols": "the abstract protocol classes",
     "test_runners": "a Runner whose loop factory is a mock",
-    "test_subprocess": "the subprocess transport with a mocked loop",
+    "test_subprocess": "the base subprocess transport on TestLoop with a mocked process",
     "test_tasks": "Task, gather, introspection (C and Python, eight Task/Future combinations) "
     "on TestLoop, whose clock is driven by a generator in each test",
     "test_transports": "the abstract transport classes",
