@@ -6,6 +6,9 @@ import struct
 import pytest
 from conftest import KVThread, RawClient
 
+import trapline
+import trapline.kv
+from trapline.kv._commands import Blocked
 from trapline.kv._rdb import crc64, lzf_compress, lzf_decompress
 
 
@@ -361,3 +364,52 @@ def test_migrate_between_two_trapline_servers(kv_port):
         target.close()
     finally:
         other.stop()
+
+
+async def test_wait_times_out_at_exact_virtual_times(virtual_clock):
+    server = trapline.kv.Server()
+    client = server.new_client("waiter")
+    reply = server.execute(client, [b"WAIT", b"1", b"1500"])
+    assert type(reply) is Blocked
+    start = trapline.current_time()
+    assert await server.block(client, reply) == 0
+    assert trapline.current_time() - start == pytest.approx(1.5, abs=1e-6)
+    forever = server.execute(client, [b"WAIT", b"2", b"0"])
+    with trapline.move_on_after(10_000) as scope:
+        await server.block(client, forever)
+    assert scope.cancelled_caught
+    assert server.execute(client, [b"WAIT", b"0", b"1500"]) == 0
+
+
+async def test_restore_and_migrate_are_logged_as_redis_propagates_them(tmp_path):
+    """RESTORE's relative TTL is logged as an absolute one; a MIGRATE as the DEL of its keys."""
+    source = trapline.kv.Server(
+        trapline.kv.ServerConfig(dir=str(tmp_path), appendonly="yes", appendfsync="always")
+    )
+    target = trapline.kv.Server()
+    async with trapline.TaskGroup() as tg:
+        listeners = await tg.start(source.serve, "127.0.0.1", 0)
+        other = await tg.start(target.serve, "127.0.0.1", 0)
+        port = listeners[0].socket.getsockname()[1]
+        target_port = other[0].socket.getsockname()[1]
+        async with trapline.kv.connect(f"redis://127.0.0.1:{port}") as db:
+            await db.execute("SET", "s", "v")
+            payload = await db.execute("DUMP", "s")
+            await db.execute("RESTORE", "ttl", "100000", payload)
+            when = await db.execute("PEXPIRETIME", "ttl")
+            await db.execute("RESTORE", "gone", "0", payload)
+            assert await db.execute("MIGRATE", "127.0.0.1", target_port, "gone", "0", "1000")
+        tg.cancel_scope.cancel()
+    log = (tmp_path / "appendonly.aof").read_bytes()
+    assert b"$7\r\nRESTORE\r\n$3\r\nttl\r\n$%d\r\n%d\r\n" % (len(str(when)), when) in log
+    assert b"$6\r\nABSTTL\r\n" in log
+    assert log.endswith(b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n")
+    assert target.dbs[0].data == {b"gone": b"v"}
+    replayed = trapline.kv.Server(
+        trapline.kv.ServerConfig(dir=str(tmp_path), appendonly="yes", appendfsync="always")
+    )
+    async with trapline.TaskGroup() as tg:
+        await tg.start(replayed.serve, "127.0.0.1", 0)
+        tg.cancel_scope.cancel()
+    assert replayed.dbs[0].data == {b"s": b"v", b"ttl": b"v"}
+    assert replayed.dbs[0].expires == {b"ttl": when}
