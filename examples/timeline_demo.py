@@ -12,13 +12,13 @@ import trapline
 
 async def shout(stream: trapline.Stream) -> None:
     async for line in stream.lines():
-        await trapline.sleep(0.004)  # the server thinks for a moment
+        await trapline.sleep(0.006)  # the server thinks for a moment
         await stream.send_all(line.upper())
 
 
 async def producer(n: int, lock: trapline.Lock, queue: trapline.Queue[str]) -> None:
     async with lock:
-        await trapline.sleep(0.012)
+        await trapline.sleep(0.02)
     await queue.put(f"item {n}")
 
 
@@ -32,7 +32,7 @@ async def consumer(port: int, queue: trapline.Queue[str]) -> None:
 
 async def main() -> None:
     lock, queue = trapline.Lock(), trapline.Queue[str](10)
-    with trapline.move_on_after(0.08):
+    with trapline.move_on_after(0.12):
         async with trapline.TaskGroup() as tg:
             listeners = await tg.start(trapline.serve_tcp, shout, 0)
             port = listeners[0].socket.getsockname()[1]
