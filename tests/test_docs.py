@@ -30,6 +30,9 @@ spaces are ignored, and a traceback's stack lines may be left out or written as 
 A page-level ``<!-- test: allow-warning coroutine 'square' was never awaited -->`` lets the
 page's code emit warnings whose message contains that text (any other warning fails the page).
 
+A page-level ``<!-- test: requires redis-server -->`` skips the whole page when that program is
+not on ``PATH`` (a page that compares trapline.kv with a real Redis; ``.ci/run`` installs it).
+
 A page containing the line ``<!-- test: virtual-time -->`` runs with time virtualised: its
 ``time.sleep``, ``time.monotonic`` and ``time.perf_counter`` are a fake clock that sleeping moves
 forward, and ``trapline.run`` without a ``clock=`` uses ``trapline.testing.VirtualClock()``. The
@@ -52,6 +55,7 @@ import gc
 import io
 import pathlib
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -77,7 +81,7 @@ FILE_MODES: dict[str, dict[str, str]] = {
 PROGRAM_MAX_LINES = 100
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)(?P<rest>.*)$")
-_PAGE_DIRECTIVES = ("virtual-time", "allow-warning")
+_PAGE_DIRECTIVES = ("virtual-time", "allow-warning", "requires")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*test:\s*(?P<what>[\w-]+)\s*(?P<arg>[^>]*?)\s*-->\s*$")
 
 
@@ -97,6 +101,7 @@ class Page:
     blocks: list[Block] = field(default_factory=list)
     virtual_time: bool = False
     allowed_warnings: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
 
 def parse(path: pathlib.Path) -> Page:
@@ -112,6 +117,8 @@ def parse(path: pathlib.Path) -> Page:
             page.virtual_time = True
         if (d := _DIRECTIVE.match(line)) and d["what"] == "allow-warning":
             page.allowed_warnings.append(d["arg"])
+        if d and d["what"] == "requires":
+            page.requires.append(d["arg"])
         match = _FENCE.match(line)
         if not match:
             i += 1
@@ -374,6 +381,9 @@ PAGES = [parse(path) for path in doc_files()]
 
 @pytest.mark.parametrize("page", PAGES, ids=[page.path for page in PAGES])
 def test_code_blocks_run(page: Page) -> None:
+    missing = [program for program in page.requires if shutil.which(program) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (.ci/run installs it)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gc.collect()  # what an earlier failure left behind is not this page's
@@ -396,6 +406,7 @@ def test_there_is_something_to_run() -> None:
 
 def test_directives_are_spelled_right() -> None:
     known = {"output", "program", "fragment", "excerpt", "skip", "virtual-time", "allow-warning"}
+    known.add("requires")
     for path in doc_files():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if "<!-- test:" in line:
@@ -416,6 +427,7 @@ REFERENCE_MODULES = [
     "trapline.to_thread",
     "trapline.from_thread",
     "trapline.tracing",
+    "trapline.monitor",
     "trapline.kv",
     "trapline.aio",
     "trapline.socket",

@@ -189,3 +189,25 @@ def test_tasks_lists_states():
         stepper.step()  # sleeper parks
         assert stepper.tasks()[1].wait_reason == "sleep until t=5"
         stepper.run()
+
+
+def test_call_runs_inside_the_run_without_taking_a_step():
+    async def sleeper():
+        await trapline.sleep(5)
+
+    async def main():
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(sleeper, name="first")
+            await trapline.sleep(1)
+
+    with Stepper(main) as stepper:
+        stepper.step()
+        stepper.step()
+        steps = len(stepper.events)
+        tree = stepper.call(trapline.lowlevel.format_task_tree, None)
+        assert tree.splitlines()[0] == "main [waiting: sleep until t=1]"
+        assert stepper.call(trapline.current_time) == 0.0
+        assert [task.id for task in stepper.tasks()] == [0, 1]
+        assert len(stepper.events) == steps  # nothing ran
+        with pytest.raises(RuntimeError, match="must be called inside trapline.run"):
+            trapline.current_time()

@@ -70,6 +70,10 @@ from ._tcp import (
 )
 from ._tls import TLSStream
 from ._udp import UDPSocket, open_udp_socket
+from .monitor import _install_from_environment
+
+_install_from_environment()  # TRAPLINE_MONITOR set: serve the monitor in every run
+del _install_from_environment
 
 __version__ = "0.1.0"
 

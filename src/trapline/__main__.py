@@ -1,5 +1,8 @@
 """``python -m trapline`` (also the ``trapline`` command): demos and tools.
 
+With no arguments (or ``trapline repl``), an interactive console where ``await`` works at the
+top level and ``ps``, ``tree`` and ``step`` show and drive the tasks started from it.
+``trapline monitor`` attaches to a program started with ``TRAPLINE_MONITOR=1``.
 ``trapline demo`` walks through the seed tutorial's program on trapline: coroutines, driving one by
 hand with ``send(None)``, two interleaved by the step-by-step scheduler, then ``gather``.
 ``trapline trace script.py -o trace.html`` runs a script and writes a timeline of its runs.
@@ -25,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     kv = commands.add_parser("kv", help="the trapline.kv key-value server", add_help=False)
     kv.add_argument("kv_command", choices=["serve"], help="serve: run the server")
     kv.add_argument("kv_args", nargs=argparse.REMAINDER)
+    repl = commands.add_parser("repl", help="the console (the default): await at the prompt")
+    repl.add_argument("--virtual", action="store_true", help="run on the virtual clock")
+    commands.add_parser(
+        "monitor", help="attach to a program run with TRAPLINE_MONITOR=1", add_help=False
+    ).add_argument("monitor_args", nargs=argparse.REMAINDER)
     commands.add_parser(
         "trace", help="run a script, write a timeline of its runs (-o trace.json or trace.html)"
     )
@@ -34,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return trace_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "monitor":
+        from .monitor import client_main
+
+        return client_main(args.monitor_args)
     if args.command == "kv":
         from .kv._cli import main as kv_main
 
@@ -43,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _demo.main(virtual=args.virtual)
         print(f"\n(the whole demo took {time.monotonic() - started:.1f} s of wall time)")
         return 0
-    parser.print_help()
-    return 2
+    from ._repl import main as repl_main
+
+    return repl_main(virtual=args.command == "repl" and args.virtual)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, final
+from typing import Any, TypeVar, final
 
 from ._clock import Clock, VirtualClock
 from ._instrument import Instrument
@@ -24,6 +24,8 @@ from ._schedule import Schedule
 from ._task import Task
 
 __all__ = ["StepEvent", "Stepper"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,17 @@ class Stepper:
         clock.jump_to(target)
         taken += self.run_until_idle()
         return taken
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn(*args)`` inside the stepped run, outside any task, without taking a step:
+        what ``task_tree()``, ``current_time()`` or ``TaskGroup.spawn`` need. Not a checkpoint
+        (no task runs meanwhile); returns what ``fn`` returns and raises what it raises."""
+        previous = getattr(_local, "runner", None)
+        _local.runner = self._runner
+        try:
+            return fn(*args)
+        finally:
+            _local.runner = previous
 
     # -- looking -------------------------------------------------------------------------------
 

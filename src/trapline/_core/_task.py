@@ -96,6 +96,12 @@ class Task:
         return name
 
     @property
+    def id(self) -> int:
+        """A number unique within the run, in spawn order (the main task is 0); default names
+        end with it."""
+        return self._id
+
+    @property
     def state(self) -> str:
         """``"running"``, ``"ready"``, ``"waiting"`` or ``"done"``."""
         if self._done:
