@@ -1,5 +1,7 @@
 """SORT and SORT_RO against real Redis, byte for byte."""
 
+import random
+
 import pytest
 
 
@@ -162,3 +164,21 @@ def test_command_getkeys_for_sort_and_migrate(differ):
     c("COMMAND", "GETKEYS", "DUMP", "k")
     c("COMMAND", "GETKEYS", "RESTORE", "k", "0", "x")
     c("COMMAND", "GETKEYS", "WAIT", "0", "0")
+
+
+def test_sort_by_with_limit_orders_ties_as_redis(differ):
+    """BY with LIMIT sorts with Redis's partial quicksort: equal weights come out in its order."""
+    c = differ.check
+    rng = random.Random(7)
+    c("RPUSH", "big", *[f"e{i}" for i in range(120)])
+    c("MSET", *[x for i in range(120) for x in (f"w_e{i}", str(rng.randrange(5)))])
+    c("RPUSH", "small", *[f"s{i}" for i in range(30)])
+    for key, size in (("big", 120), ("small", 30)):
+        for start, count in ((0, 10), (5, 3), (size - 4, 10), (40, 41), (1, size), (size, 2)):
+            limit = ("LIMIT", start, count)
+            c("SORT", key, "BY", "w_*", "ALPHA", *limit)
+            c("SORT", key, "BY", "w_*", "ALPHA", "DESC", *limit)
+            c("SORT", key, "BY", "nothing_*", "ALPHA", *limit)
+            c("SORT", key, "BY", "w_*", *limit)
+            c("SORT", key, "BY", "w_*", "ALPHA", *limit, "STORE", "dst")
+            c("LRANGE", "dst", "0", "-1")

@@ -9,8 +9,8 @@ result as a list.
 
 Where Redis reads C strings, so do we: a pattern ends at its first NUL byte, and ALPHA
 comparisons without STORE (``strcoll`` in the C/C.UTF-8 locale) stop at the first NUL. Ties are
-kept in input order, as glibc's merge-sorting ``qsort`` keeps them (Redis uses its own partial
-quicksort for ``BY`` with ``LIMIT``, whose order among equal weights is not reproduced).
+kept in input order, as glibc's merge-sorting ``qsort`` keeps them; ``BY`` with ``LIMIT`` uses a
+port of Redis's partial quicksort (``pqsort.c``), so equal weights come out in Redis's order.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._cmd_zsets import _strtod
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["lookup_by_pattern"]
 
 _DBL_MIN = 2.2250738585072014e-308
+#: The LIMIT window (first, last) when only it needs sorting, else None.
+Window = tuple[int, int] | None
 _INTSET_MAX_ENTRIES = 512
 
 
@@ -163,7 +166,9 @@ def _sort_generic(client: Client, argv: list[bytes], readonly: bool) -> Any:
         vector = _members(value)
 
     if not dontsort:
-        vector = _sorted(db, vector, sortby, alpha, desc, storekey is not None)
+        # Redis sorts only the LIMIT window, with its own quicksort, when sorting BY weights.
+        window = (start, end) if sortby is not None and (start, end) != (0, length - 1) else None
+        vector = _sorted(db, vector, sortby, alpha, desc, storekey is not None, window)
 
     rows = vector[start : end + 1] if end >= start else []
     if storekey is None:
@@ -181,8 +186,21 @@ def _sort_generic(client: Client, argv: list[bytes], readonly: bool) -> Any:
     return len(items)
 
 
+def _sort(items: list[Any], compare: Callable[[Any, Any], int], window: Window) -> None:
+    if window is None:
+        items.sort(key=functools.cmp_to_key(compare))
+    else:
+        _pqsort(items, 0, len(items), compare, *window)
+
+
 def _sorted(
-    db: Database, vector: list[bytes], sortby: bytes | None, alpha: bool, desc: bool, store: bool
+    db: Database,
+    vector: list[bytes],
+    sortby: bytes | None,
+    alpha: bool,
+    desc: bool,
+    store: bool,
+    window: Window,
 ) -> list[bytes]:
     sign = -1 if desc else 1
     if not alpha:
@@ -206,7 +224,7 @@ def _sorted(
                 return sign if a[0] > b[0] else -sign
             return sign * _binary(a[1], b[1])
 
-        scored.sort(key=functools.cmp_to_key(by_score))
+        _sort(scored, by_score, window)
         return [element for _, element in scored]
     compare = _binary if store else _collate
     if sortby is None:
@@ -214,7 +232,9 @@ def _sorted(
         def by_element(a: bytes, b: bytes) -> int:
             return sign * compare(a, b)
 
-        return sorted(vector, key=functools.cmp_to_key(by_element))
+        vector = list(vector)
+        _sort(vector, by_element, window)
+        return vector
     weighted = [(lookup_by_pattern(db, sortby, element), element) for element in vector]
 
     def by_weight(a: tuple[bytes | None, bytes], b: tuple[bytes | None, bytes]) -> int:
@@ -225,8 +245,89 @@ def _sorted(
             cmp = compare(wa, wb)
         return sign * cmp
 
-    weighted.sort(key=functools.cmp_to_key(by_weight))
+    _sort(weighted, by_weight, window)
     return [element for _, element in weighted]
+
+
+# -- Redis's pqsort.c: Bentley & McIlroy's quicksort that skips parts outside [lrange, rrange] --
+
+
+def _med3(v: list[Any], a: int, b: int, c: int, cmp: Callable[[Any, Any], int]) -> int:
+    if cmp(v[a], v[b]) < 0:
+        return b if cmp(v[b], v[c]) < 0 else (c if cmp(v[a], v[c]) < 0 else a)
+    return b if cmp(v[b], v[c]) > 0 else (a if cmp(v[a], v[c]) < 0 else c)
+
+
+def _vecswap(v: list[Any], a: int, b: int, n: int) -> None:
+    for i in range(n):
+        v[a + i], v[b + i] = v[b + i], v[a + i]
+
+
+def _outside(lrange: int, rrange: int, first: int, last: int) -> bool:
+    return (lrange < first and rrange < first) or (lrange > last and rrange > last)
+
+
+def _pqsort(
+    v: list[Any], a: int, n: int, cmp: Callable[[Any, Any], int], lrange: int, rrange: int
+) -> None:
+    """Sort ``v[a:a+n]`` at least enough that positions lrange..rrange hold what a full sort
+    puts there, comparing and swapping exactly as ``pqsort.c`` does."""
+    while True:
+        if n < 7:
+            for pm in range(a + 1, a + n):
+                pl = pm
+                while pl > a and cmp(v[pl - 1], v[pl]) > 0:
+                    v[pl], v[pl - 1] = v[pl - 1], v[pl]
+                    pl -= 1
+            return
+        pm = a + n // 2
+        if n > 7:
+            pl, pn = a, a + n - 1
+            if n > 40:
+                d = n // 8
+                pl = _med3(v, pl, pl + d, pl + 2 * d, cmp)
+                pm = _med3(v, pm - d, pm, pm + d, cmp)
+                pn = _med3(v, pn - 2 * d, pn - d, pn, cmp)
+            pm = _med3(v, pl, pm, pn, cmp)
+        v[a], v[pm] = v[pm], v[a]
+        pa = pb = a + 1
+        pc = pd = a + n - 1
+        while True:
+            while pb <= pc:
+                result = cmp(v[pb], v[a])
+                if result > 0:
+                    break
+                if result == 0:
+                    v[pa], v[pb] = v[pb], v[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc:
+                result = cmp(v[pc], v[a])
+                if result < 0:
+                    break
+                if result == 0:
+                    v[pc], v[pd] = v[pd], v[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            v[pb], v[pc] = v[pc], v[pb]
+            pb += 1
+            pc -= 1
+        pn = a + n
+        r = min(pa - a, pb - pa)
+        _vecswap(v, a, pb - r, r)
+        r = min(pd - pc, pn - pd - 1)
+        _vecswap(v, pb, pn - r, r)
+        r = pb - pa
+        if r > 1 and not _outside(lrange, rrange, a, a + r - 1):
+            _pqsort(v, a, r, cmp, lrange, rrange)
+        r = pd - pc
+        if r <= 1:
+            return
+        a, n = pn - r, r
+        if _outside(lrange, rrange, a, a + r - 1):
+            return
 
 
 @command("sort", -2, "write denyoom")
