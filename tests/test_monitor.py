@@ -317,7 +317,12 @@ def test_a_refused_address_is_reported_and_the_program_runs_on(tmp_path):
     assert "DeadlockError: every task is waiting" in err
 
 
-def test_the_client_says_when_nothing_listens(tmp_path):
+def test_the_client_says_when_nothing_listens(tmp_path, monkeypatch):
     done = client(f"unix:{tmp_path}/nothing.sock", "-c", "ps")
     assert done.returncode == 1
     assert done.stderr.startswith(f"cannot connect to the monitor at unix:{tmp_path}/nothing.sock")
+    # Without an address, the client uses $TRAPLINE_MONITOR, as the program does.
+    monkeypatch.setenv("TRAPLINE_MONITOR", f"unix:{tmp_path}/other.sock")
+    done = client("-c", "ps")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"cannot connect to the monitor at unix:{tmp_path}/other.sock")

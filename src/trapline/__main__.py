@@ -30,9 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kv.add_argument("kv_args", nargs=argparse.REMAINDER)
     repl = commands.add_parser("repl", help="the console (the default): await at the prompt")
     repl.add_argument("--virtual", action="store_true", help="run on the virtual clock")
-    commands.add_parser(
-        "monitor", help="attach to a program run with TRAPLINE_MONITOR=1", add_help=False
-    ).add_argument("monitor_args", nargs=argparse.REMAINDER)
+    commands.add_parser("monitor", help="attach to a program run with TRAPLINE_MONITOR=1")
     commands.add_parser(
         "trace", help="run a script, write a timeline of its runs (-o trace.json or trace.html)"
     )
@@ -41,11 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._trace_cli import main as trace_main
 
         return trace_main(argv[1:])
-    args = parser.parse_args(argv)
-    if args.command == "monitor":
+    if argv[:1] == ["monitor"]:  # its options (-c ps) are its own: parsed by hand
         from .monitor import client_main
 
-        return client_main(args.monitor_args)
+        return client_main(argv[1:])
+    args = parser.parse_args(argv)
     if args.command == "kv":
         from .kv._cli import main as kv_main
 
