@@ -56,6 +56,8 @@ class ExplorationFailure(Exception):
     seed, on_step=...)`` reports.
     """
 
+    __module__ = "trapline.testing"  # tracebacks name it where users import it from
+
     def __init__(self, message: str, *, seed: int, run: int, runs: int, steps: list[StepEvent]):
         super().__init__(message)
         self.seed = seed
