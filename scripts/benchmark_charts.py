@@ -5,9 +5,10 @@ that has a ratio column (default OUTDIR: docs/assets/benchmarks). The documentat
 same in memory (scripts/mkdocs_hooks.py), so the site's charts always show the numbers on the page:
 benchmarks.md is written by ``python -m benchmarks``, and nobody draws or edits a chart by hand.
 
-A table counts when it has a ``framework``, ``test`` or ``server`` column and a column whose
-header starts with ``ratio`` (the first such); a ``N`` column groups the bars; ``###`` subsections
-(redis-benchmark's ``-P 1`` and ``-P 16``, the echo's message sizes) become series side by side.
+A table counts when it has a ``framework``, ``test``, ``server`` or ``client`` column and a
+column whose header starts with ``ratio`` (the first such); a ``N`` column groups the bars;
+``###`` subsections (redis-benchmark's ``-P 1`` and ``-P 16``, the echo's message sizes, the KV
+client's jobs) become series side by side.
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ def parse(markdown: str) -> tuple[list[Chart], list[Section]]:
                     rows.append(_cells(lines[i]))
                     i += 1
                 label_col = next(
-                    (c for c, h in enumerate(header) if h in ("framework", "test", "server")), -1
+                    (
+                        c
+                        for c, h in enumerate(header)
+                        if h in ("framework", "test", "server", "client")
+                    ),
+                    -1,
                 )
                 ratio_col = next((c for c, h in enumerate(header) if h.startswith("ratio")), -1)
                 if label_col < 0 or ratio_col < 0:
