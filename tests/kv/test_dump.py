@@ -1,6 +1,7 @@
 """DUMP, RESTORE, WAIT and MIGRATE: against real Redis byte for byte, and across servers."""
 
 import random
+import socket
 import struct
 
 import pytest
@@ -275,6 +276,44 @@ def test_migrate_errors(differ):
     c("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS", "nope", "nada")
     c("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS")
     c("MIGRATE", "127.0.0.1", "1", "k", "0")
+    c("MIGRATE", "127.0.0.1", "1", "k", "0", "100")  # nothing listens on port 1
+    c("MIGRATE", "127.0.0.1", "1", "k", "0", "100", "KEYS", "k")
+
+
+def test_migrate_to_a_target_that_never_answers(differ):
+    """The connection is accepted (by the kernel) but nothing is ever read or answered."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        differ.check("SET", "k", "v")
+        differ.check("MIGRATE", "127.0.0.1", port, "k", "0", "100")
+        differ.check("EXISTS", "k")
+
+
+def test_migrate_with_auth(differ, redis_port):
+    kv = differ.main[1]
+    secured = KVThread(trapline.kv.ServerConfig(requirepass="sesame")).start()
+    try:
+        kv.call("SET", "k", "v")
+        reply = kv.call("MIGRATE", "127.0.0.1", secured.port, "k", "0", "1000")
+        assert (
+            reply == b"-ERR Target instance replied with error: NOAUTH Authentication required.\r\n"
+        )
+        reply = kv.call("MIGRATE", "127.0.0.1", secured.port, "k", "0", "1000", "AUTH", "bad")
+        assert reply.startswith(b"-ERR Target instance replied with error: WRONGPASS")
+        args = ("MIGRATE", "127.0.0.1", secured.port, "k", "0", "1000", "COPY")
+        assert kv.call(*args, "AUTH", "sesame") == b"+OK\r\n"
+        assert kv.call(*args, "REPLACE", "AUTH2", "default", "sesame") == b"+OK\r\n"
+        assert kv.call("EXISTS", "k") == b":1\r\n"
+        target = RawClient(secured.port)
+        assert target.call("AUTH", "sesame") == b"+OK\r\n"
+        assert target.call("GET", "k") == b"$1\r\nv\r\n"
+        target.close()
+        reply = kv.call("MIGRATE", "127.0.0.1", redis_port, "k", "0", "1000", "AUTH2", "u", "p")
+        assert reply.startswith(b"-ERR Target instance replied with error: WRONGPASS")
+    finally:
+        secured.stop()
 
 
 @pytest.fixture
@@ -340,7 +379,8 @@ def test_migrate_unreachable_target_and_inside_exec(differ, redis_port, target_r
     port = listener.port
     listener.stop()  # nothing listens there any more
     reply = kv.call("MIGRATE", "127.0.0.1", port, "k", "0", "200")
-    assert reply == b"-IOERR error or timeout connecting to the client\r\n"
+    # As Redis says it: its connect does not wait for the outcome, the first write fails.
+    assert reply == b"-IOERR error or timeout writing to target instance\r\n"
     assert kv.call("MULTI") == b"+OK\r\n"
     assert kv.call("MIGRATE", "127.0.0.1", redis_port, "k", "5", "1000") == b"+QUEUED\r\n"
     assert kv.call("EXEC") == b"*1\r\n+OK\r\n"

@@ -132,8 +132,19 @@ class _IOFailure(Exception):
         self.timed_out = timed_out
 
 
+# What connecting gave. Like Redis, only a failure to even start connecting (an unknown host)
+# is a connect error: a refused or timed out connection shows up as a failed first write.
+_CONNECTED, _UNRESOLVED, _REFUSED, _TIMED_OUT = "connected", "unresolved", "refused", "timeout"
+
+
+def _connect_failure(error: OSError) -> str:
+    if isinstance(error, socket.gaierror):
+        return _UNRESOLVED
+    return _TIMED_OUT if isinstance(error, TimeoutError) else _REFUSED
+
+
 class _Connection(Protocol):
-    async def connect(self) -> bool: ...
+    async def connect(self) -> str: ...
     async def send(self, data: bytes) -> None: ...
     async def readline(self) -> bytes: ...
     async def close(self) -> None: ...
@@ -146,13 +157,16 @@ class _StreamConnection:
         self.host, self.port, self.timeout = host, port, timeout
         self.stream: trapline.Stream | None = None
 
-    async def connect(self) -> bool:
+    async def connect(self) -> str:
         try:
             with trapline.fail_after(self.timeout):
                 self.stream = await trapline.open_tcp_stream(self.host, self.port)
-        except (OSError, ValueError):  # TimeoutError is an OSError
-            return False
-        return True
+        except OSError as error:  # TimeoutError is an OSError
+            cause = error.__cause__
+            if isinstance(cause, BaseExceptionGroup) and isinstance(cause.exceptions[0], OSError):
+                error = cause.exceptions[0]  # every address failed: the first one's reason
+            return _connect_failure(error)
+        return _CONNECTED
 
     async def send(self, data: bytes) -> None:
         assert self.stream is not None
@@ -191,12 +205,12 @@ class _SocketConnection:
         self.sock: socket.socket | None = None
         self.buffer = b""
 
-    async def connect(self) -> bool:
+    async def connect(self) -> str:
         try:
             self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except (OSError, ValueError):
-            return False
-        return True
+        except OSError as error:
+            return _connect_failure(error)
+        return _CONNECTED
 
     async def send(self, data: bytes) -> None:
         assert self.sock is not None
@@ -264,10 +278,14 @@ class _Migration:
         may_retry = True
         while True:
             conn = connection_type(self.host, self.port, self.timeout)
-            if not await conn.connect():
+            status = await conn.connect()
+            if status == _UNRESOLVED:
                 return Error("IOERR error or timeout connecting to the client")
             try:
-                reply, failure = await self._transfer(conn, may_retry)
+                if status == _CONNECTED:
+                    reply, failure = await self._transfer(conn, may_retry)
+                else:
+                    reply, failure = None, (True, status == _TIMED_OUT)
             finally:
                 await conn.close()
             if failure is None:
