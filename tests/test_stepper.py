@@ -211,3 +211,17 @@ def test_call_runs_inside_the_run_without_taking_a_step():
         assert len(stepper.events) == steps  # nothing ran
         with pytest.raises(RuntimeError, match="must be called inside trapline.run"):
             trapline.current_time()
+
+
+def test_history_keeps_only_the_last_steps():
+    async def main():
+        for _ in range(10):
+            await trapline.sleep(0)
+        return "done"
+
+    with Stepper(main, history=3) as stepper:
+        assert stepper.run() == "done"
+        assert [event.index for event in stepper.events] == [9, 10, 11]
+        assert str(stepper.events[-1]).split()[-2:] == ["returned", "'done'"]
+    with pytest.raises(ValueError, match="history must be at least 1"):
+        Stepper(main, history=0)

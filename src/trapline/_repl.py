@@ -74,7 +74,9 @@ class TraplineConsole(code.InteractiveConsole):
         self._reports: list[str] = []  # what the repl task has to say (a failed task group)
         host: Any = self._repl()
         host.__name__ = "repl"  # the main task's name
-        self.stepper = Stepper(host, clock=SystemClock() if clock is None else clock)
+        clock = SystemClock() if clock is None else clock
+        # history: a session may run for hours; keep the recent steps, not every one.
+        self.stepper = Stepper(host, clock=clock, history=100)
         self._settle()
 
     # -- the repl task -------------------------------------------------------------------------

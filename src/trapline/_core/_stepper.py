@@ -12,6 +12,7 @@ deterministic, so a program steps the same way every time.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -58,12 +59,13 @@ class StepEvent:
 
 
 class _Recorder(Instrument):
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, history: int | None) -> None:
         self.clock = clock
-        self.events: list[StepEvent] = []
+        self.events: deque[StepEvent] = deque(maxlen=history)
+        self.count = 0
 
     def after_task_step(self, task: Task) -> None:
-        index = len(self.events) + 1
+        self.count = index = self.count + 1
         now = self.clock.current_time()
         if task._done:
             error = task._error
@@ -87,7 +89,8 @@ class Stepper:
     context manager, or call ``close()``, if you may stop before the program finishes.
     ``schedule`` (a ``trapline.lowlevel.Schedule``) picks which ready task each step runs
     instead of FIFO: ``Stepper(test, schedule=RandomSchedule(seed))`` steps through the schedule
-    ``trapline.testing.replay(test, seed)`` runs.
+    ``trapline.testing.replay(test, seed)`` runs. ``history=N`` keeps only the last ``N`` steps
+    in ``events`` (all by default), for a long session that should not hold every step taken.
     """
 
     def __init__(
@@ -97,10 +100,13 @@ class Stepper:
         clock: Clock | None = None,
         instruments: Iterable[Instrument] = (),
         schedule: Schedule | None = None,
+        history: int | None = None,
     ) -> None:
+        if history is not None and history < 1:
+            raise ValueError(f"history must be at least 1 (or None for all), not {history!r}")
         coro = coerce_coroutine(fn, args, "Stepper()")
         self.clock: Clock = VirtualClock(autojump=False) if clock is None else clock
-        self._recorder = _Recorder(self.clock)
+        self._recorder = _Recorder(self.clock, history)
         self._runner = Runner(self.clock, [*instruments, self._recorder])
         self._runner.step_limit = 1
         self._runner.schedule = schedule
@@ -162,13 +168,13 @@ class Stepper:
         """
         if self._finished:
             raise RuntimeError("the program has finished; see .result()")
-        events = self._recorder.events
-        count = len(events)
-        while len(events) == count:
+        recorder = self._recorder
+        count = recorder.count
+        while recorder.count == count:
             self._pass()
-            if self._finished and len(events) == count:
+            if self._finished and recorder.count == count:
                 raise RuntimeError("the program has finished; see .result()")
-        return events[-1]
+        return recorder.events[-1]
 
     def _idle(self) -> bool:
         runner = self._runner
@@ -229,7 +235,7 @@ class Stepper:
 
     @property
     def events(self) -> list[StepEvent]:
-        """Every step taken so far."""
+        """Every step taken so far (the last ``history`` of them, if that was given)."""
         return list(self._recorder.events)
 
     def result(self) -> Any:
