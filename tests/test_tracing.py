@@ -3,6 +3,7 @@
 import html.parser
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -411,3 +412,31 @@ def test_python_dash_m_trapline_trace_runs_a_module(tmp_path):
     assert result.stderr.endswith("written to t.json\n")
     names = tracks(json.loads((tmp_path / "t.json").read_text())["traceEvents"])
     assert sorted(names.values()) == ["kernel: I/O waits", "kernel: timers, cancels", "main"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (Debian package)")
+def test_html_page_draws_in_headless_chromium(tmp_path):
+    async def main():
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(trapline.sleep, 0.001, name="sleeper")
+
+    path = tmp_path / "trace.html"
+    trapline.run(main, instruments=[ChromeTrace(path)])
+    result = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # the script ran to the end: it filled in the summary and the legend
+    assert re.search(r'<span id="summary">1 run, 2 tasks, [\d.]+ ms</span>', result.stdout)
+    assert "timer wakes" in result.stdout

@@ -290,26 +290,68 @@ function drawRow(row) {
   }
 }
 
+// Arrows are drawn only between rows on screen, and wake-ups (timer, I/O) only when few are in
+// view: with hundreds of tasks they would hide everything else. The hovered slice's arrows are
+// always drawn, thicker.
+const WAKES = new Set(["timer", "I/O ready"]);
+const MAX_ARROWS = 300, MAX_WAKES = 150;
+let hovered = null;
+
+function rowVisible(row) { const y = yOf(row); return y + row.h > AXIS_H && y < H; }
+
+// Is point p (a flow's end) in slice e? A wait also owns the arrow that ended it, which lands
+// just inside the next step, at most a microsecond after the wait.
+function within(p, e) {
+  const end = e.ts + (e.dur || 0) + (e.cat === "wait" ? 1 : 0);
+  return p.pid === e.pid && p.tid === e.tid && p.ts >= e.ts && p.ts <= end;
+}
+function touches(fl, e) { return !!e && (within(fl.s, e) || within(fl.f, e)); }
+
+function drawFlow(fl, a, b, bold) {
+  const x0 = xOf(fl.s.ts), y0 = yOf(a) + a.h / 2, x1 = xOf(fl.f.ts), y1 = yOf(b) + b.h / 2;
+  const color = FLOW_COLORS[fl.name] || "#555";
+  ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = bold ? 2.6 : 1.4;
+  if (WAKES.has(fl.name)) ctx.setLineDash([4, 3]);
+  const bend = Math.max(14, Math.min(60, Math.abs(x1 - x0) / 2 + 10));
+  ctx.beginPath(); ctx.moveTo(x0, y0);
+  ctx.bezierCurveTo(x0 + bend, y0, x1 - bend, y1, x1, y1); ctx.stroke();
+  ctx.setLineDash([]);
+  // the curve ends horizontally (its last control point is level with the end): so does the head
+  ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x1 - 6, y1 - 3); ctx.lineTo(x1 - 6, y1 + 3);
+  ctx.closePath(); ctx.fill();
+  ctx.beginPath(); ctx.arc(x0, y0, 2.2, 0, 2 * Math.PI); ctx.fill();
+  ctx.lineWidth = 1;
+}
+
+let hiddenArrows = 0;
 function drawFlows() {
   const lo = tsOf(LABEL_W), hi = tsOf(W);
+  const shown = [], wakes = [], bold = [];
   for (const fl of flows) {
     const a = rowOf.get(fl.s.pid + "/" + fl.s.tid), b = rowOf.get(fl.f.pid + "/" + fl.f.tid);
     if (!a || !b) continue;
+    const item = [fl, a, b];
+    if (touches(fl, hovered)) { bold.push(item); continue; }
     if (Math.max(fl.s.ts, fl.f.ts) < lo || Math.min(fl.s.ts, fl.f.ts) > hi) continue;
-    const x0 = xOf(fl.s.ts), y0 = yOf(a) + a.h / 2, x1 = xOf(fl.f.ts), y1 = yOf(b) + b.h / 2;
-    const color = FLOW_COLORS[fl.name] || "#555";
-    ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 1.4;
-    if (fl.name === "timer" || fl.name === "I/O ready") ctx.setLineDash([4, 3]);
-    const bend = Math.max(14, Math.min(60, Math.abs(x1 - x0) / 2 + 10));
-    ctx.beginPath(); ctx.moveTo(x0, y0);
-    ctx.bezierCurveTo(x0 + bend, y0, x1 - bend, y1, x1, y1); ctx.stroke();
-    ctx.setLineDash([]);
-    // the curve ends horizontally (its last control point is level with the end): so does the head
-    ctx.beginPath(); ctx.moveTo(x1, y1); ctx.lineTo(x1 - 6, y1 - 3); ctx.lineTo(x1 - 6, y1 + 3);
-    ctx.closePath(); ctx.fill();
-    ctx.beginPath(); ctx.arc(x0, y0, 2.2, 0, 2 * Math.PI); ctx.fill();
+    if (!rowVisible(a) || !rowVisible(b)) continue;
+    (WAKES.has(fl.name) ? wakes : shown).push(item);
   }
-  ctx.lineWidth = 1;
+  hiddenArrows = 0;
+  if (shown.length > MAX_ARROWS) { hiddenArrows += shown.length; shown.length = 0; }
+  if (wakes.length > MAX_WAKES) { hiddenArrows += wakes.length; wakes.length = 0; }
+  for (const [fl, a, b] of [...wakes, ...shown]) drawFlow(fl, a, b, false);
+  for (const [fl, a, b] of bold) drawFlow(fl, a, b, true);
+}
+
+function drawNote() {
+  if (!hiddenArrows) return;
+  const text = hiddenArrows + " arrows hidden: zoom in, or hover a slice";
+  ctx.font = "11px system-ui, sans-serif";
+  const w = ctx.measureText(text).width + 12;
+  ctx.fillStyle = "rgba(255, 255, 255, .92)"; ctx.fillRect(W - w - 8, H - 26, w, 18);
+  ctx.strokeStyle = "#d5d9e0"; ctx.strokeRect(W - w - 8.5, H - 26.5, w, 18);
+  ctx.fillStyle = "#5b6475"; ctx.textBaseline = "middle";
+  ctx.fillText(text, W - w - 2, H - 17);
 }
 
 function drawAxis() {
@@ -363,6 +405,7 @@ function draw() {
   ctx.restore();
   drawLabels();
   drawAxis();
+  drawNote();
 }
 
 // -- hover details ------------------------------------------------------------------------
@@ -399,13 +442,15 @@ function describe(h) {
     if (k !== "reason" || e.cat !== "wait") lines.push(esc(k) + ": " + esc(v));
     else lines.push("waiting for: " + esc(v));
   }
-  const into = flows.filter((f) => f.f.pid === e.pid && f.f.tid === e.tid &&
-    f.f.ts >= e.ts && f.f.ts <= e.ts + (e.dur || 0));
-  for (const f of into) {
-    const from = rowOf.get(f.s.pid + "/" + f.s.tid);
+  const track = (p) => { const r = rowOf.get(p.pid + "/" + p.tid); return r ? r.track.name : "?"; };
+  const arrows = [];
+  for (const f of flows) {
     const why = f.s.args && f.s.args.reason ? " (" + esc(f.s.args.reason) + ")" : "";
-    lines.push("← " + esc(f.name) + " from " + esc(from ? from.track.name : "?") + why);
+    if (within(f.f, e)) arrows.push("← " + esc(f.name) + " from " + esc(track(f.s)) + why);
+    if (within(f.s, e)) arrows.push("→ " + esc(f.name) + " to " + esc(track(f.f)) + why);
   }
+  lines.push(...arrows.slice(0, 8));
+  if (arrows.length > 8) lines.push("… and " + (arrows.length - 8) + " more arrows");
   return lines.join("\n");
 }
 
@@ -413,6 +458,8 @@ canvas.addEventListener("mousemove", (ev) => {
   if (drag) return;
   const box = canvas.getBoundingClientRect(), x = ev.clientX - box.left, y = ev.clientY - box.top;
   const h = hit(x, y);
+  const e = h ? h.e : null;
+  if (e !== hovered) { hovered = e; draw(); }
   if (!h) { tip.style.display = "none"; return; }
   tip.innerHTML = describe(h);
   tip.style.display = "block";
@@ -420,7 +467,10 @@ canvas.addEventListener("mousemove", (ev) => {
   tip.style.left = Math.min(x + 14, W - tw - 4) + "px";
   tip.style.top = (y + 16 + th > H ? y - th - 8 : y + 16) + "px";
 });
-canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+canvas.addEventListener("mouseleave", () => {
+  tip.style.display = "none";
+  if (hovered) { hovered = null; draw(); }
+});
 
 // -- zoom and pan -------------------------------------------------------------------------
 function zoom(factor, atX) {
