@@ -95,6 +95,10 @@ def test_slow_step_is_reported_with_the_stack_where_it_was_stuck():
     assert "in crunch" in stack
 
 
+def trace_instruments():
+    return [i for i in default_instruments() if isinstance(i, ChromeTrace)]
+
+
 def traced(main, **kwargs):
     trace = ChromeTrace()
     trapline.run(main, instruments=[trace], **kwargs)
@@ -280,10 +284,11 @@ def test_default_instruments_join_every_new_run_in_any_thread():
     async def main():
         await trapline.sleep(0)
 
+    before = default_instruments()  # the monitor's, if TRAPLINE_MONITOR is set
     add_default_instrument(trace)
     add_default_instrument(trace)  # once is enough
     try:
-        assert default_instruments() == [trace]
+        assert default_instruments() == [*before, trace]
         trapline.run(main)
         thread = threading.Thread(target=trapline.run, args=(main,), name="worker")
         thread.start()
@@ -291,7 +296,7 @@ def test_default_instruments_join_every_new_run_in_any_thread():
     finally:
         remove_default_instrument(trace)
     trapline.run(main)  # not traced any more
-    assert default_instruments() == []
+    assert default_instruments() == before
     processes = [e["args"]["name"] for e in trace.events if e["name"] == "process_name"]
     assert processes == ["trapline.run #1", "trapline.run #2 (thread worker)"]
     assert sorted(tracks(trace.events).values()).count("main") == 2
@@ -369,7 +374,7 @@ def test_trace_command_writes_json_and_html_for_every_run_of_a_script(tmp_path, 
     assert cli(["trace", "--output", str(page), str(script), "b", "c"]) == 0
     assert "b\nc\n" == capsys.readouterr().out
     assert page.read_text().startswith("<!DOCTYPE html>")
-    assert default_instruments() == []
+    assert trace_instruments() == []
 
 
 def test_trace_command_writes_the_trace_when_the_script_fails_or_exits(tmp_path, capsys):
@@ -386,7 +391,7 @@ def test_trace_command_writes_the_trace_when_the_script_fails_or_exits(tmp_path,
     exiting.write_text("import sys\nsys.exit(3)\n")
     assert cli(["trace", "-o", str(out), str(exiting)]) == 3
     assert json.loads(out.read_text())["traceEvents"] == []
-    assert default_instruments() == []
+    assert trace_instruments() == []
 
 
 def test_trace_command_usage(capsys):
