@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,12 @@ _HASH_LISTPACK, _ZSET_LISTPACK, _LIST_QUICKLIST_2 = 16, 17, 18
 _PLAIN, _PACKED = 1, 2  # quicklist node containers
 
 _INT32 = 2**31
-_LZF_LIMIT = 1 << 20  # above this, strings are stored uncompressed (pure Python LZF is slow)
+# LZF in pure Python takes about a second per MiB of incompressible data (text goes faster), and
+# the server waits meanwhile. Up to _LZF_ALWAYS bytes a string is compressed exactly as Redis
+# does; a bigger one only if zlib finds it compressible at all (so random or already compressed
+# data is stored as it is), and none above _LZF_LIMIT. Redis restores either form.
+_LZF_ALWAYS = 128 << 10
+_LZF_LIMIT = 16 << 20
 
 
 class BadPayload(Exception):
@@ -84,22 +90,23 @@ def lzf_compress(data: bytes, out_len: int) -> bytes | None:
     in_end = len(data)
     if not in_end or not out_len:
         return None
-    htab: dict[int, int] = {}
+    # lzf's rolling hash slot, ((h >> 8) - h * 5) & 0xffff, depends only on the three bytes at
+    # the position, so it is computed from them; -1 marks an empty slot (lzf's NULL).
+    htab = [-1] * 65536
     out = bytearray(out_len + 64)
     ip, op, lit = 0, 1, 0
-    hval = (data[0] << 8) | data[1]
-    while ip < in_end - 2:
-        hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-        slot = ((hval >> 8) - hval * 5) & 0xFFFF
-        ref = htab.get(slot)
+    last = in_end - 2
+    while ip < last:
+        b0, b1, b2 = data[ip], data[ip + 1], data[ip + 2]
+        slot = ((b0 << 8 | b1) - (b1 << 8 | b2) * 5) & 0xFFFF
+        ref = htab[slot]
         htab[slot] = ip
         if (
-            ref is not None
-            and ref > 0  # lzf never refers back to the very first byte
-            and ip - ref - 1 < _MAX_OFF
-            and data[ref + 2] == data[ip + 2]
-            and data[ref] == data[ip]
-            and data[ref + 1] == data[ip + 1]
+            ref > 0  # lzf never refers back to the very first byte
+            and ip - ref <= _MAX_OFF
+            and data[ref + 2] == b2
+            and data[ref] == b0
+            and data[ref + 1] == b1
         ):
             off = ip - ref - 1
             length = 2
@@ -133,19 +140,18 @@ def lzf_compress(data: bytes, out_len: int) -> bytes | None:
             op += 2  # and start a new literal run
             lit = 0
             ip += length + 1
-            if ip >= in_end - 2:
+            if ip >= last:
                 break
             ip -= 2
-            hval = (data[ip] << 8) | data[ip + 1]
             for _ in range(2):
-                hval = ((hval << 8) | data[ip + 2]) & 0xFFFFFFFF
-                htab[((hval >> 8) - hval * 5) & 0xFFFF] = ip
+                b0, b1, b2 = data[ip], data[ip + 1], data[ip + 2]
+                htab[((b0 << 8 | b1) - (b1 << 8 | b2) * 5) & 0xFFFF] = ip
                 ip += 1
         else:
             if op >= out_len:
                 return None
             lit += 1
-            out[op] = data[ip]
+            out[op] = b0
             op += 1
             ip += 1
             if lit == _MAX_LIT:
@@ -235,11 +241,15 @@ def _string(data: bytes, compress: bool) -> bytes:
             encoded = _encoded_int(number)
             if encoded is not None:
                 return encoded
-    if compress and 20 < size <= _LZF_LIMIT:
+    if compress and 20 < size <= _LZF_LIMIT and (size <= _LZF_ALWAYS or _compressible(data)):
         packed = lzf_compress(data, size - 4)
         if packed is not None:
             return b"\xc3" + _length(len(packed)) + _length(size) + packed
     return _length(size) + data
+
+
+def _compressible(data: bytes) -> bool:
+    return len(zlib.compress(data, 1)) < len(data) * 0.97
 
 
 def _lp_backlen(size: int) -> bytes:
