@@ -80,6 +80,22 @@ async def test_a_stale_readiness_hint_costs_one_extra_wait_and_no_lost_wakeup(pa
     assert a.recv(10) == b"2"
 
 
+async def test_a_wait_in_a_cancelled_task_registers_nothing(pair):
+    # Between notify_closing and close, a cancelled task's wait must not register the fd again:
+    # the registration would outlive the socket and hide a new socket with the same fd number.
+    a, b = pair
+    with trapline.CancelScope() as scope:
+        scope.cancel()
+        await wait_readable(a)
+    assert scope.cancelled_caught
+    assert io_statistics().registered_fds == 0
+    # A later wait registers as usual and is woken.
+    b.send(b"x")
+    with trapline.fail_after(5):
+        await wait_readable(a)
+    assert io_statistics().registered_fds == 1
+
+
 async def test_wait_writable_returns_for_a_writable_socket(pair):
     a, _ = pair
     with trapline.fail_after(5):

@@ -299,3 +299,29 @@ async def test_trapline_client_talks_to_an_asyncio_server_in_the_same_run():
         assert await stream.recv() == b"asyncio echo"
     server.close()
     await run_asyncio(server.wait_closed())
+
+
+def test_connections_closed_at_eof_leave_no_registration_for_reused_fd_numbers():
+    # A transport closed at the peer's EOF unregisters its fd while its watcher has just been
+    # woken to wait again; that wait must not register the fd anew, or a later socket that
+    # gets the same fd number would never be reported readable (it used to hang here).
+    async def handler(reader, writer):
+        while line := await reader.readline():
+            writer.write(line)
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, asyncio.timeout(10):
+            for round_ in range(5):
+                for i in range(4):
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(b"%d %d\n" % (round_, i))
+                    assert await reader.readline() == b"%d %d\n" % (round_, i)
+                    writer.write_eof()
+                    assert await reader.read() == b""
+                    writer.close()
+                    await writer.wait_closed()
+
+    run(main())

@@ -108,6 +108,12 @@ class _Backend:
     # -- waiting -------------------------------------------------------------------------------
 
     async def _wait(self, fd: int, task: Task, reading: bool) -> None:
+        if task._cancel_pending:
+            # Raise Cancelled without touching the table: its owner may have called
+            # notify_closing already and be about to close the fd, and interest registered now
+            # would outlive the description, so a new socket reusing the fd number would never
+            # be reported (asyncio's loop on trapline hit this at every peer EOF).
+            await trap(CHECKPOINT)
         record = self._records.get(fd)
         if record is None:
             record = self._records[fd] = _Waiters()
