@@ -276,6 +276,7 @@ def test_a_program_started_with_trapline_monitor_can_be_attached_to(tmp_path):
             line
             == f"trapline: monitor listening on {address} (python -m trapline monitor {address})\n"
         )
+        assert (tmp_path / "monitor.sock").stat().st_mode & 0o777 == 0o600  # owner only
 
         done = client(address, "-c", "ps", "-c", "where waiter", "-c", "bogus")
         assert done.returncode == 0, done.stderr

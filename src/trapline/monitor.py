@@ -3,8 +3,9 @@
 Start a program with ``TRAPLINE_MONITOR=1`` in its environment and every ``trapline.run`` in it
 serves the monitor on ``127.0.0.1:48802`` (``TRAPLINE_MONITOR=127.0.0.1:PORT``, ``=PORT`` or
 ``=unix:/path`` choose the address; only loopback and Unix sockets are accepted, since whoever
-connects can cancel tasks). ``python -m trapline monitor`` connects to it and offers ``ps``,
-``tree``, ``where TASK``, ``cancel TASK``, ``help`` and ``quit``.
+connects can cancel tasks, and a Unix socket is made owner-only). ``python -m trapline
+monitor`` connects to it and offers ``ps``, ``tree``, ``where TASK``, ``cancel TASK``, ``help``
+and ``quit``.
 
 The server is a system task started by a default instrument's ``before_run`` hook, so it is
 cancelled when the main task finishes and never keeps the program alive, and an error in it
@@ -287,6 +288,7 @@ async def serve_monitor(
     listeners: list[SocketListener]
     if address.path is not None:
         listeners = [open_unix_listener(address.path)]
+        os.chmod(address.path, 0o600)  # whoever can connect can cancel tasks: owner only
     else:
         listeners = await open_tcp_listeners(address.port, host=address.host)
         port = listeners[0].socket.getsockname()[1]
