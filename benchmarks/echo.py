@@ -57,8 +57,21 @@ LABELS = {
     "uvloop-streams": "uvloop streams",
     "uvloop-protocols": "uvloop protocols",
     "trio-streams": "trio streams",
+    "trapline-aio-streams": "asyncio streams on trapline.aio",
+    "trapline-aio-protocols": "asyncio protocols on trapline.aio",
     REFERENCE: "C epoll (reference)",
 }
+#: What this suite runs by default (the networking issue's list; ``benchmarks.aio`` runs the
+#: asyncio servers on trapline's asyncio loop).
+DEFAULT_SERVERS = [
+    "trapline-streams",
+    "asyncio-streams",
+    "asyncio-protocols",
+    "uvloop-streams",
+    "uvloop-protocols",
+    "trio-streams",
+    REFERENCE,
+]
 SIZES = (1024, 65536)
 
 #: trapline streams' round trips/s over asyncio streams', per message size (the networking
@@ -142,12 +155,17 @@ class Server:
     """One server process; ``port`` once it listens. Its stderr goes to a temporary file."""
 
     def __init__(
-        self, name: str, client: Path, env: dict[str, str] | None, cpu: int | None
+        self,
+        name: str,
+        client: Path,
+        env: dict[str, str] | None,
+        cpu: int | None,
+        module: str = "benchmarks.echo_server",
     ) -> None:
         if name == REFERENCE:
             argv = [str(client), "server"]
         else:
-            argv = [sys.executable, "-m", "benchmarks.echo_server", name]
+            argv = [sys.executable, "-m", module, name]
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             argv,
@@ -476,12 +494,13 @@ def _client_notes(
     return [*head, *notes, ""]
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the echo section of ``path`` (or append it), leaving the rest as it is."""
+def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the section between ``begin`` and ``end`` in ``path`` (or append it), leaving
+    the rest as it is."""
     text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1]
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
@@ -525,7 +544,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         type=_names,
-        default=[*SERVERS, REFERENCE],
+        default=DEFAULT_SERVERS,
         help=f"comma-separated subset of {','.join([*SERVERS, REFERENCE])}",
     )
     parser.add_argument("--quick", action="store_true", help="1 repeat of 1 s; prints the section")

@@ -2,9 +2,10 @@
 
     python -m benchmarks.echo_server SERVER [--profile FILE]
 
-SERVER is one of ``SERVERS``. Prints one JSON line (``{"port": ..., ...}``) once it listens,
-then serves until killed. With ``--profile``, the server runs under cProfile and writes the
-stats to FILE when it gets SIGTERM (used to see where trapline's server time goes).
+SERVER is one of ``SERVERS`` (``trapline-aio-*``: asyncio's servers on ``trapline.aio``'s
+loop). Prints one JSON line (``{"port": ..., ...}``) once it listens, then serves until killed.
+With ``--profile``, the server runs under cProfile and writes the stats to FILE when it gets
+SIGTERM (used to see where trapline's server time goes).
 
 Each server is the idiomatic echo for its framework: read up to 64 KiB, write it back, await
 the write where the API has backpressure.
@@ -120,6 +121,18 @@ def uvloop_protocols() -> None:
     _asyncio_protocols(uvloop.new_event_loop)
 
 
+def trapline_aio_streams() -> None:
+    import trapline.aio
+
+    _asyncio_streams(trapline.aio.loop_factory)
+
+
+def trapline_aio_protocols() -> None:
+    import trapline.aio
+
+    _asyncio_protocols(trapline.aio.loop_factory)
+
+
 # -- trio --------------------------------------------------------------------------------------
 
 
@@ -148,6 +161,9 @@ SERVERS: dict[str, Callable[[], None]] = {
     "uvloop-streams": uvloop_streams,
     "uvloop-protocols": uvloop_protocols,
     "trio-streams": trio_streams,
+    # The same asyncio servers on trapline's asyncio loop (``trapline.aio``; the aio benchmark).
+    "trapline-aio-streams": trapline_aio_streams,
+    "trapline-aio-protocols": trapline_aio_protocols,
 }
 
 #: The module each server needs (to skip those not installed).
