@@ -211,7 +211,24 @@ def test_parse_address_refuses_anything_but_loopback(text):
 
 def test_unset_the_monitor_costs_nothing():
     assert "TRAPLINE_MONITOR" not in os.environ
-    assert default_instruments() == []
+    assert not [i for i in default_instruments() if type(i).__module__ == "trapline.monitor"]
+
+
+@pytest.mark.parametrize(("value", "hooks"), [("1", "['before_run']"), ("0", "[]"), ("", "[]")])
+def test_the_variable_is_read_when_trapline_is_imported(value, hooks):
+    # Set, it registers one default instrument whose only hook is before_run: task steps pay
+    # nothing for it beyond what any instrument costs.
+    code = (
+        "import trapline.lowlevel as low, trapline.monitor as m\n"
+        "print([h for i in low.default_instruments() if type(i).__module__ == m.__name__\n"
+        "       for h in ('before_run', 'task_spawned', 'before_task_step', 'after_task_step')\n"
+        "       if getattr(type(i), h) is not getattr(low.Instrument, h)])"
+    )
+    env = {**os.environ, "TRAPLINE_MONITOR": value}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert (done.stdout, done.stderr) == (hooks + "\n", "")
 
 
 # -- end to end: TRAPLINE_MONITOR and python -m trapline monitor --------------------------------
