@@ -88,6 +88,8 @@ def restore(client: Client, argv: list[bytes]) -> Any:
     now = client.server.now_ms()
     if ttl and not absttl:
         ttl += now
+        if ttl >= 2**63:
+            ttl -= 2**64  # Redis's long long addition wraps: such a TTL is already past
     if ttl and ttl <= now:
         # Already expired: nothing is created. The log (AOF) gets what Redis propagates.
         argv[:] = [b"DEL", key] if deleted else [b"PING"]
