@@ -16,7 +16,7 @@ from trapline.testing import VirtualClock
 
 @pytest.fixture
 def console():
-    console = TraplineConsole(clock=VirtualClock())
+    console = TraplineConsole(clock=VirtualClock(autojump=False))
     yield console
     console.close()
 
@@ -57,6 +57,8 @@ def test_spawned_tasks_wait_for_step_or_await_and_show_in_ps(console, capsys):
     assert capsys.readouterr().out.split()[2:] == ["t=0", "w", "checkpoint", "(ready", "again)"]
     type_(console, "step")
     assert capsys.readouterr().out.split()[2:] == ["t=0", "w", "waits:", "sleep", "until", "t=5"]
+    type_(console, "trapline.current_time()")  # time holds still between prompts too
+    assert capsys.readouterr().out == "0.0\n"
     type_(console, "ps")
     assert capsys.readouterr().out.splitlines()[1].split() == [
         "1",
@@ -134,7 +136,7 @@ def test_a_failing_task_fails_tg_which_is_replaced(console, capsys):
 
 
 def test_close_cancels_every_task_and_runs_its_cleanup(capsys):
-    console = TraplineConsole(clock=VirtualClock())
+    console = TraplineConsole(clock=VirtualClock(autojump=False))
     type_(
         console,
         """

@@ -48,8 +48,8 @@ _COMMAND = re.compile(r"^\s*(ps|tree|step(?:\s+(\d+))?)\s*$")
 
 class TraplineConsole(code.InteractiveConsole):
     """The console: ``code.InteractiveConsole`` compiling with top-level ``await``, over a
-    ``Stepper`` on ``clock`` (the system clock by default). Call ``close()`` when done
-    (``interact()`` does)."""
+    ``Stepper`` on ``clock`` (the system clock by default; a ``VirtualClock`` should not
+    autojump, since the Stepper moves it). Call ``close()`` when done (``interact()`` does)."""
 
     def __init__(self, *, clock: Clock | None = None, filename: str = "<console>") -> None:
         import trapline
@@ -249,7 +249,9 @@ def main(*, virtual: bool = False) -> int:
         import readline  # noqa: F401  (line editing and history, when the terminal has it)
     except ImportError:  # pragma: no cover
         pass
-    clock = VirtualClock() if virtual else None
+    # Not autojump: the Stepper moves time itself, when a step finds nothing ready; autojump
+    # would move it as the loop computes its next wait, before the prompt is even back.
+    clock = VirtualClock(autojump=False) if virtual else None
     console = TraplineConsole(clock=clock)
     python = sys.version.split()[0]
     try:
