@@ -344,6 +344,12 @@ function drawFlows() {
 }
 
 function drawNote() {
+  if (!runs.size) {
+    ctx.font = "14px system-ui, sans-serif"; ctx.fillStyle = "#5b6475";
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.fillText("Nothing was traced: the program made no trapline.run call.", W / 2, H / 2);
+    ctx.textAlign = "start";
+  }
   if (!hiddenArrows) return;
   const text = hiddenArrows + " arrows hidden: zoom in, or hover a slice";
   ctx.font = "11px system-ui, sans-serif";
@@ -529,7 +535,8 @@ for (const row of rows) {
   }
 }
 const keys = ['<span class="key"><span class="swatch" style="background:' + STEP_COLOR +
-  '"></span>step (running)</span>', '<span class="key"><b>waits:</b></span>'];
+  '"></span>step (running)</span>'];
+if (usedKinds.size) keys.push('<span class="key"><b>waits:</b></span>');
 for (const kind of Object.keys(WAIT_COLORS)) {
   if (!usedKinds.has(kind)) continue;
   keys.push('<span class="key"><span class="swatch" style="background:' + WAIT_COLORS[kind] +
