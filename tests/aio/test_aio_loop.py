@@ -10,6 +10,7 @@ import contextvars
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 
 import pytest
@@ -386,3 +387,46 @@ def test_runner_works_where_signal_handlers_cannot_be_installed(monkeypatch):
         assert runner.run(main()) == 1.0
         monkeypatch.undo()
         assert runner.run(main()) == 2.0
+
+
+def test_sys_exit_in_an_asyncio_task_leaves_the_loop_as_itself():
+    # As on asyncio's loop: SystemExit from a task step goes straight out of run_until_complete
+    # (so the interpreter exits with the code), not wrapped in an exception group.
+    async def main():
+        await asyncio.sleep(1)
+        sys.exit(3)
+
+    with pytest.raises(SystemExit) as caught:
+        run(main())
+    assert caught.value.code == 3
+
+
+def test_a_base_exception_from_a_callback_leaves_run_forever_and_the_loop_goes_on():
+    loop = TraplineEventLoop(clock=VirtualClock())
+    try:
+        loop.call_later(2, sys.exit, 4)
+        with pytest.raises(SystemExit) as caught:
+            loop.run_forever()
+        assert (caught.value.code, loop.time(), loop.is_running()) == (4, 2.0, False)
+        assert loop.run_until_complete(asyncio.sleep(1, "again")) == "again"
+        assert loop.time() == 3.0
+    finally:
+        loop.close()
+
+
+def test_run_once_called_directly_runs_one_iteration():
+    # asyncio's own tests step a loop by hand with the internal loop._run_once().
+    loop = TraplineEventLoop(clock=VirtualClock())
+    try:
+        seen = []
+        loop.call_soon(seen.append, "first")
+        loop.call_soon(lambda: loop.call_soon(seen.append, "next pass"))
+        loop.call_later(5, seen.append, "timer")
+        loop._run_once()
+        assert (seen, loop.time()) == (["first"], 0.0)
+        loop._run_once()
+        assert (seen, loop.time()) == (["first", "next pass"], 0.0)
+        loop._run_once()  # nothing ready: waits for the timer, as asyncio's select() would
+        assert (seen, loop.time()) == (["first", "next pass", "timer"], 5.0)
+    finally:
+        loop.close()

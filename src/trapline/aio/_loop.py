@@ -182,12 +182,15 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         if self._driver is not None:
             _base_run_once(self)
             return
-        trapline.run(self._main, clock=self._clock)
+        # Called directly rather than by run_forever (asyncio's own tests do): one iteration,
+        # which is what asyncio's _run_once is.
+        done = self._stop_requested if self.is_running() else _one_pass
+        trapline.run(self._main, done, clock=self._clock)
 
-    async def _main(self) -> None:
+    async def _main(self, done: Callable[[], bool]) -> None:
         _local.loop, _local.root = self, current_root_task()
         try:
-            await self._serve(self._stop_requested)
+            await self._serve(done)
         finally:
             if getattr(_local, "loop", None) is self:
                 _local.loop = _local.root = None
@@ -200,18 +203,40 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         return False
 
     async def _serve(self, done: Callable[[], bool]) -> None:
-        """Attach to the current run and drive the loop until ``done()``; then detach."""
-        async with TaskGroup() as group:
-            self._group = group
-            self._driver = current_task()
-            self._token = current_token()
-            self._tsel.attach(group)
+        """Attach to the current run and drive the loop until ``done()``; then detach.
+
+        An exception escaping asyncio's callbacks (``SystemExit`` from ``sys.exit()`` in a task,
+        ``KeyboardInterrupt``, anything ``_run_once`` lets through) leaves as itself, as it
+        leaves asyncio's ``run_forever``, not wrapped in the task group's exception group."""
+        escaped: BaseException | None = None
+        try:
+            async with TaskGroup() as group:
+                self._group = group
+                self._driver = current_task()
+                self._token = current_token()
+                self._tsel.attach(group)
+                try:
+                    await self._drive(done)
+                except Cancelled:
+                    raise
+                except BaseException as error:
+                    escaped = error
+                finally:
+                    self._tsel.detach()
+                    self._group = self._driver = self._token = self._sleeping = None
+                    group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            if escaped is None:
+                raise
+            # Trapline work started by asyncio code failed too: report both.
+            raise BaseExceptionGroup(
+                "asyncio loop failed", [escaped, *group_error.exceptions]
+            ) from None
+        if escaped is not None:
             try:
-                await self._drive(done)
+                raise escaped
             finally:
-                self._tsel.detach()
-                self._group = self._driver = self._token = self._sleeping = None
-                group.cancel_scope.cancel()
+                escaped = None
 
     async def _drive(self, done: Callable[[], bool]) -> None:
         ready = self._ready
@@ -431,6 +456,10 @@ class _LoopWait:
         loop = self._loop
         tasks = len(asyncio.all_tasks(loop)) if loop.is_running() else 0
         return f"asyncio loop ({tasks} asyncio tasks)"
+
+
+def _one_pass() -> bool:
+    return True
 
 
 def _drop_own_frame(handle: asyncio.Handle) -> None:
