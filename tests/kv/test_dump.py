@@ -77,8 +77,13 @@ def test_dump_missing_and_errors(differ):
     c("DUMP", "nope")
     c("DUMP")
     c("DUMP", "a", "b")
-    c("COMMAND", "INFO", "dump", "restore", "wait", "migrate")
-    c("COMMAND", "DOCS", "dump", "restore")
+    c("COMMAND", "INFO", "dump", "restore", "restore-asking", "wait", "migrate")
+    c("COMMAND", "DOCS", "dump", "restore", "restore-asking", "wait", "migrate")
+    c("SET", "k", "v")
+    payload = bulk_value(differ.main[0].call("DUMP", "k"))
+    c("RESTORE-ASKING", "k2", "0", payload)
+    c("RESTORE-ASKING", "k2", "0", payload)
+    c("GET", "k2")
 
 
 def test_restore_round_trip_and_options(differ):

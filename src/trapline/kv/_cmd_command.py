@@ -223,7 +223,7 @@ def _arguments(args: list[dict[str, Any]]) -> list[Any]:
         ]
         if "key_spec_index" in arg:
             pairs.append((b"key_spec_index", arg["key_spec_index"]))
-        if arg.get("token"):
+        if "token" in arg:
             pairs.append((b"token", arg["token"].upper().encode()))
         for field in ("summary", "since", "deprecated_since"):
             if arg.get(field):

@@ -46,6 +46,7 @@ def dump_(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("restore", -4, "write denyoom")
+@command("restore-asking", -4, "write denyoom asking")  # without a cluster, RESTORE itself
 def restore(client: Client, argv: list[bytes]) -> Any:
     replace = absttl = False
     idle = freq = -1
