@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -306,7 +307,9 @@ def test_a_program_started_with_trapline_monitor_can_be_attached_to(tmp_path):
         assert out[-1] == "error: unknown command 'bogus'; try help"
 
         # Interactive use, commands on stdin: cancelling both workers ends the program, and
-        # the monitor does not keep it alive.
+        # the monitor does not keep it alive, not even with a client still connected.
+        idle = socket.socket(socket.AF_UNIX)
+        idle.connect(str(tmp_path / "monitor.sock"))
         done = subprocess.run(
             [sys.executable, "-m", "trapline", "monitor", address],
             input="tree\ncancel holder\ncancel waiter\n",
@@ -317,6 +320,10 @@ def test_a_program_started_with_trapline_monitor_can_be_attached_to(tmp_path):
         assert "  task group (2 tasks)" in done.stdout
         assert "cancelled #2 holder\ncancelled #3 waiter\n" in done.stdout
         assert program.wait(timeout=30) == 0
+        with idle, idle.makefile("rb") as file:
+            # The greeting, then the end of the stream: the program closed the connection.
+            lines = file.read().decode().splitlines()
+            assert lines[0] == "ok 2" and len(lines) == 3
         assert program.stdout.read() == "main done\n"
         assert program.stderr.read() == ""
     assert not (tmp_path / "monitor.sock").exists()
