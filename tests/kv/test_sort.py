@@ -182,3 +182,21 @@ def test_sort_by_with_limit_orders_ties_as_redis(differ):
             c("SORT", key, "BY", "w_*", *limit)
             c("SORT", key, "BY", "w_*", "ALPHA", *limit, "STORE", "dst")
             c("LRANGE", "dst", "0", "-1")
+
+
+def test_sort_in_resp3_and_transactions(differ):
+    c = differ.check
+    for client in differ.main:
+        assert client.call("HELLO", "3").startswith(b"%")  # (it holds the connection id)
+    c("RPUSH", "l", "2", "1", "3")
+    c("SET", "w_1", "x")
+    c("SORT", "l", "GET", "w_*", "GET", "#")
+    c("SORT", "l", "BY", "nosort", "STORE", "dst")
+    c("MULTI")
+    c("SORT", "l", "DESC")
+    c("SORT", "l", "STORE", "dst2")
+    c("SORT", "bad", "LIMIT", "x", "1")
+    c("LRANGE", "dst2", "0", "-1")
+    c("EXEC")
+    c("DUMP", "dst2")
+    c("WAIT", "0", "0")
