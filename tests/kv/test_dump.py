@@ -282,11 +282,15 @@ def test_migrate_errors(differ):
     c("MIGRATE", "127.0.0.1", "1", "k", "0", "100", "AUTH")
     c("MIGRATE", "127.0.0.1", "1", "k", "0", "100", "AUTH2", "u")
     c("MIGRATE", "127.0.0.1", "1", "k", "0", "100", "KEYS", "k")
+    for port in ("-1", "abc", "0", "65537"):
+        c("MIGRATE", "127.0.0.1", port, "k", "0", "100")
     c("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS", "nope", "nada")
     c("MIGRATE", "127.0.0.1", "1", "", "0", "100", "KEYS")
     c("MIGRATE", "127.0.0.1", "1", "k", "0")
     c("MIGRATE", "127.0.0.1", "1", "k", "0", "100")  # nothing listens on port 1
     c("MIGRATE", "127.0.0.1", "1", "k", "0", "100", "KEYS", "k")
+    for port in ("-1", "abc", "0", "65537"):
+        c("MIGRATE", "127.0.0.1", port, "k", "0", "100")
 
 
 def test_migrate_to_a_target_that_never_answers(differ):
@@ -354,7 +358,8 @@ def test_migrate_between_trapline_and_redis(differ, redis_port, kv_port, target_
     ttl = int(target_redis.call("PTTL", "h")[1:-2])
     assert 0 < ttl <= 500000
     # COPY keeps the key here; a key that exists there is an error unless REPLACE
-    assert kv.call("MIGRATE", "127.0.0.1", redis_port, "set", "5", "1000", "COPY") == b"+OK\r\n"
+    reply = kv.call("MIGRATE", "127.0.0.1", f"+{redis_port}x", "set", "5", "1000", "COPY")
+    assert reply == b"+OK\r\n"
     assert kv.call("EXISTS", "set") == b":1\r\n"
     reply = kv.call("MIGRATE", "127.0.0.1", redis_port, "set", "5", "1000", "COPY")
     assert (
@@ -369,9 +374,10 @@ def test_migrate_between_trapline_and_redis(differ, redis_port, kv_port, target_
     reply = kv.call("MIGRATE", "127.0.0.1", redis_port, "a", "5", "1000", "AUTH", "pw")
     assert reply.startswith(b"-ERR Target instance replied with error: ERR AUTH <password>")
     assert kv.call("EXISTS", "a") == b":1\r\n"
-    # and back: redis-server -> trapline.kv
+    # and back: redis-server -> trapline.kv (C's atoi reads the port: trailing junk is ignored)
     redis.call("SELECT", "5")
-    reply = redis.call("MIGRATE", "127.0.0.1", kv_port, "", "3", "1000", "KEYS", "l", "s", "h")
+    port = f" {kv_port}junk"
+    reply = redis.call("MIGRATE", "127.0.0.1", port, "", "3", "1000", "KEYS", "l", "s", "h")
     assert reply == b"+OK\r\n"
     kv.call("SELECT", "3")
     assert kv.call("LRANGE", "l", "0", "-1") == three

@@ -269,7 +269,7 @@ class _Migration:
     ) -> None:
         self.client = client
         self.db = db
-        self.host, self.port, self.timeout = host, port, timeout
+        self.host, self.port, self.timeout = host, port & 0xFFFF if port >= 0 else port, timeout
         self.copy = copy
         self.auth = auth
         self.moved = moved
@@ -281,7 +281,9 @@ class _Migration:
         may_retry = True
         while True:
             conn = connection_type(self.host, self.port, self.timeout)
-            status = await conn.connect()
+            # Redis gives getaddrinfo the port as text: a negative one fails to resolve (a
+            # connect error), a big one is cut to 16 bits.
+            status = await conn.connect() if self.port >= 0 else _UNRESOLVED
             if status == _UNRESOLVED:
                 return Error("IOERR error or timeout connecting to the client")
             try:
@@ -350,6 +352,16 @@ class _Migration:
         argv = [b"DEL", *keys]
         for hook in server.write_hooks:
             hook(self.client, "del", argv, len(keys))
+
+
+def _atoi(arg: bytes) -> int:
+    """C ``atoi``, which Redis reads the port with: leading digits count, the rest is ignored."""
+    text = arg.lstrip(b" \t\n\v\f\r")
+    sign = -1 if text[:1] == b"-" else 1
+    if text[:1] in (b"+", b"-"):
+        text = text[1:]
+    digits = len(text) - len(text.lstrip(b"0123456789"))
+    return sign * int(text[:digits]) if digits else 0
 
 
 def _run_to_completion(coroutine: Any) -> Any:
@@ -428,12 +440,11 @@ def migrate(client: Client, argv: list[bytes]) -> Any:
             args.append(b"REPLACE")
         request += _bulk(*args)
     host = argv[1].decode("utf-8", "replace")
-    port = parse_int(argv[2])
     job = _Migration(
         client,
         db,
         host,
-        port if port is not None and 0 <= port < 65536 else 0,
+        _atoi(argv[2]),
         timeout_ms / 1000,
         copy=copy,
         auth=password is not None,
