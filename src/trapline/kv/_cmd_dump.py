@@ -1,13 +1,15 @@
 """DUMP, RESTORE, MIGRATE and WAIT.
 
 DUMP and RESTORE speak Redis 7.0's payload format (``_rdb``), so values move between
-trapline.kv and redis-server in both directions. MIGRATE connects to the target with
-trapline's own networking and sends what Redis sends (AUTH, SELECT, one RESTORE per key); unlike
-Redis, which blocks the whole server for the transfer, only the migrating client waits, and it
-opens a fresh connection each time instead of caching one for ten seconds. A key is deleted
-after the target acknowledged it, unless it was overwritten meanwhile by another client (a
-different value object). Inside EXEC, where nothing may wait, MIGRATE does the same I/O with a
-blocking socket, as Redis does.
+trapline.kv and redis-server in both directions. RESTORE checks IDLETIME and FREQ as Redis does,
+but they change nothing here: trapline.kv tracks neither access times nor frequencies.
+
+MIGRATE connects to the target with trapline's own networking and sends what Redis sends (AUTH,
+SELECT, one RESTORE per key); unlike Redis, which blocks the whole server for the transfer, only
+the migrating client waits, and it opens a fresh connection each time instead of caching one
+for ten seconds. A key is deleted after the target acknowledged it, unless it was overwritten
+meanwhile by another client (a different value object). Inside EXEC, where nothing may wait,
+MIGRATE does the same I/O with a blocking socket, as Redis does.
 
 WAIT has no replicas to wait for: it answers 0 at once when asked for none (or inside EXEC),
 and otherwise after its timeout, as a Redis master without replicas does.
