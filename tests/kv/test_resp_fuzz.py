@@ -3,7 +3,7 @@ pipeline fast path or the general parser handles them."""
 
 import random
 
-from trapline.kv._resp import RequestParser
+from trapline.kv._resp import ProtocolError, RequestParser
 
 
 def _encode(args):
@@ -44,3 +44,70 @@ def test_every_split_of_a_random_pipeline_parses_the_same():
             # Headers of a partly received command may already be taken apart; never more.
             assert parser.buffered() <= len(data[:pos]) - sum(len(_encode(a)) for a in got)
         assert got == commands
+
+
+def _random_request(rng):
+    """A command as some client might send it: multibulk (any size), inline, or empty."""
+    args = [b"SET"] + [_random_arg(rng) for _ in range(rng.randrange(0, 5))]
+    kind = rng.random()
+    if kind < 0.1:
+        return [], b"*0\r\n"
+    if kind < 0.2:
+        words = [b"SET"] + [b"w%d" % rng.randrange(1000) for _ in range(rng.randrange(0, 4))]
+        return words, b" ".join(words) + b"\r\n"
+    if kind < 0.3:  # longer than the fast path takes
+        args.append(b"y" * rng.randrange(4000, 5000))
+    return args, _encode(args)
+
+
+def test_take_returns_what_next_command_returns_with_give_back_anywhere():
+    rng = random.Random(2511)
+    for _ in range(300):
+        requests = [_random_request(rng) for _ in range(rng.randrange(1, 30))]
+        expected = [args for args, _ in requests if args]
+        sizes = [len(encoded) for args, encoded in requests if args]
+        data = b"".join(encoded for _, encoded in requests)
+        parser = RequestParser()
+        got = []
+        pos = 0
+        while pos < len(data):
+            step = rng.choice([1, 2, 7, 64, 500, 4096])
+            parser.feed(data[pos : pos + step])
+            pos += step
+            while commands := parser.take():
+                # A command may make the rest parse differently (RESET): some run, the rest
+                # go back and come again.
+                done = rng.randrange(1, len(commands) + 1)
+                if done < len(commands) and rng.random() < 0.5:
+                    parser.give_back(done)
+                    commands = commands[:done]
+                got.extend(commands)
+            assert parser.buffered() <= len(data[:pos]) - sum(sizes[: len(got)])
+        assert got == expected
+
+
+def test_take_runs_the_commands_before_bad_input_then_raises():
+    parser = RequestParser()
+    parser.feed(_encode([b"SET", b"a", b"1"]) + b"PING\r\n*1\r\n$x\r\n")
+    assert parser.take() == [[b"SET", b"a", b"1"], [b"PING"]]
+    try:
+        parser.take()
+    except ProtocolError as error:
+        assert str(error) == "Protocol error: invalid bulk length"
+    else:
+        raise AssertionError("expected a protocol error")
+
+
+def test_give_back_reparses_with_the_new_limits():
+    big = b"x" * 20000
+    parser = RequestParser()
+    parser.feed(_encode([b"RESET"]) + _encode([b"SET", b"k", big]))
+    assert parser.take() == [[b"RESET"], [b"SET", b"k", big]]
+    parser.auth_required = True  # RESET made the client unauthenticated
+    parser.give_back(1)
+    try:
+        parser.take()
+    except ProtocolError as error:
+        assert str(error) == "Protocol error: unauthenticated bulk length"
+    else:
+        raise AssertionError("expected a protocol error")

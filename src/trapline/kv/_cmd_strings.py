@@ -272,11 +272,11 @@ def mset(client: Client, argv: list[bytes]) -> Any:
     if not len(argv) & 1:
         raise CommandError("ERR wrong number of arguments for 'mset' command")
     db = client.db
-    set_value = db.set
-    for i in range(1, len(argv), 2):
-        set_value(argv[i], argv[i + 1])
-        if _ENCODINGS:
-            forget_encoding(db, argv[i])
+    keys = argv[1::2]
+    db.set_many(keys, argv[2::2])
+    if _ENCODINGS:
+        for key in keys:
+            forget_encoding(db, key)
     return OK
 
 

@@ -156,13 +156,30 @@ class Database:
 
     def touch(self, key: bytes) -> None:
         """Tell WATCH and blocked clients that ``key`` changed."""
-        self.server.key_touched(self, key)
+        server = self.server
+        # Nobody to tell is the common case: skip the call (key_touched only serves these two).
+        if server.watchers or server.blocked_on:
+            server.key_touched(self, key)
 
     def set(self, key: bytes, value: Any, *, keep_ttl: bool = False) -> None:
         self.data[key] = value
-        if not keep_ttl:
+        if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.touch(key)
+        server = self.server
+        if server.watchers or server.blocked_on:  # touch(), inlined: every write comes here
+            server.key_touched(self, key)
+
+    def set_many(self, keys: list[bytes], values: list[bytes]) -> None:
+        """``set(key, value)`` for each pair in order (MSET), with the per-key work in C."""
+        self.data.update(zip(keys, values, strict=True))
+        expires = self.expires
+        if expires:
+            for key in keys:
+                expires.pop(key, None)
+        server = self.server
+        if server.watchers or server.blocked_on:
+            for key in keys:
+                server.key_touched(self, key)
 
     def delete(self, key: bytes) -> bool:
         if key in self.expires and self._expired(key):

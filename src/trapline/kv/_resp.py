@@ -43,6 +43,15 @@ _INT_MAX = 2**31 - 1
 _LLONG_MIN = -(2**63)
 _LLONG_MAX = 2**63 - 1
 
+# The pipeline fast path recognises canonical headers by lookup instead of parsing them:
+# ``*<count>`` for commands of up to _SPLIT_MAX_ARGS words, ``$<len>`` for arguments of up to
+# _SPLIT_MAX_ARG bytes. Anything else (longer, non-canonical, malformed) is the general
+# parser's, which also owns every error message.
+_SPLIT_MAX_ARGS = 1024
+_SPLIT_MAX_ARG = 4096
+_SPLIT_COUNTS = {b"*%d" % n: n for n in range(1, _SPLIT_MAX_ARGS + 1)}
+_SPLIT_LENGTHS = {b"$%d" % n: n for n in range(_SPLIT_MAX_ARG + 1)}
+
 
 class ProtocolError(Exception):
     """The client broke the protocol: reply ``-ERR <message>`` and close the connection."""
@@ -144,6 +153,7 @@ class RequestParser:
 
     ``next_command()`` returns None when more input is needed, ``[]`` for an empty command
     (which Redis ignores), and raises ``ProtocolError`` (with Redis's message) on bad input.
+    ``take()`` returns every complete command at once (the server runs them as one batch).
     ``auth_required`` applies Redis's tighter limits to clients that have not authenticated.
     """
 
@@ -153,6 +163,8 @@ class RequestParser:
         "_batch_sizes",
         "_buffer",
         "_bulk_len",
+        "_error",
+        "_mark",
         "_multibulk_len",
         "_pos",
         "auth_required",
@@ -167,14 +179,24 @@ class RequestParser:
         self._args: list[bytes] = []
         self._batch: deque[list[bytes]] = deque()
         self._batch_sizes: deque[int] = deque()  # bytes of each batched command
+        # A protocol error that take() found after complete commands: the next call raises it.
+        self._error: ProtocolError | None = None
+        # What give_back() replays from: where the last take() began (a command boundary), how
+        # many commands it had returned by then, and whether it parsed with auth_required.
+        self._mark = (0, 0, False)
         self.max_bulk_len = max_bulk_len
         self.auth_required = False
 
     def feed(self, data: bytes) -> None:
         buffer = self._buffer
-        if self._pos > 65536 and self._pos * 2 > len(buffer):
-            del buffer[: self._pos]
-            self._pos = 0
+        pos = self._pos
+        if pos:
+            if pos >= len(buffer):
+                buffer.clear()
+                self._pos = 0
+            elif pos > 65536 and pos * 2 > len(buffer):
+                del buffer[:pos]
+                self._pos = 0
         buffer += data
 
     def buffered(self) -> int:
@@ -192,20 +214,100 @@ class RequestParser:
             return batch.popleft()
         buffer = self._buffer
         pos = self._pos
-        if (
-            self._multibulk_len == 0
-            and len(buffer) - pos > 64
-            and buffer[pos] == 0x2A
-            and not self.auth_required
-            and self._split(pos)
-        ):
-            self._batch_sizes.popleft()
-            return batch.popleft()
         if self._multibulk_len == 0:
             if pos >= len(buffer):
                 if pos:
                     buffer.clear()
                     self._pos = 0
+                return None
+            if (
+                len(buffer) - pos > 64
+                and buffer[pos] == 0x2A
+                and not self.auth_required
+                and self.max_bulk_len >= _SPLIT_MAX_ARG
+            ):
+                self._pos = self._split(pos, batch, self._batch_sizes)
+                if batch:
+                    self._batch_sizes.popleft()
+                    return batch.popleft()
+        return self._parse_one()
+
+    def take(self) -> list[list[bytes]]:
+        """Every complete command received so far, in order (empty commands are dropped).
+
+        Bad input after complete commands is raised as ``ProtocolError`` by the next call, so
+        the commands before it still run (as in Redis); it is raised at once when it comes
+        first. ``give_back()`` returns commands that were not run to the input.
+        """
+        error = self._error
+        if error is not None:
+            self._error = None
+            raise error
+        commands: list[list[bytes]] = []
+        buffer = self._buffer
+        batch = self._batch
+        auth_required = self.auth_required
+        if batch:  # left over from next_command(): they directly precede the position
+            self._mark = (self._pos - sum(self._batch_sizes), 0, auth_required)
+            commands.extend(batch)
+            batch.clear()
+            self._batch_sizes.clear()
+        else:
+            self._mark = (self._pos, 0, auth_required)
+        split = not auth_required and self.max_bulk_len >= _SPLIT_MAX_ARG
+        mid_command = self._multibulk_len > 0
+        while True:
+            pos = self._pos
+            if split and self._multibulk_len == 0 and pos < len(buffer) and buffer[pos] == 0x2A:
+                self._pos = self._split(pos, commands, None)
+            try:
+                argv = self._parse_one()
+            except ProtocolError as error:
+                if not commands:
+                    raise
+                self._error = error
+                return commands
+            if argv is None:
+                return commands
+            if argv:
+                commands.append(argv)
+            if mid_command:
+                # The first command began before this call: a replay starts after it.
+                self._mark = (self._pos, len(commands), auth_required)
+                mid_command = False
+
+    def give_back(self, done: int) -> None:
+        """Return the commands of the last ``take()`` after its first ``done`` to the input, to
+        be taken again: a command changed how the rest must be parsed (RESET can make a client
+        unauthenticated, with tighter limits). Valid only before the next ``feed()``."""
+        start, before, auth_required = self._mark
+        if done < before:
+            raise ValueError("cannot give back a command that began before the last take()")
+        # Parse the same bytes again, as the last take() did, to find where command `done`
+        # ended. This is rare, so it may be slow.
+        replay = RequestParser(max_bulk_len=self.max_bulk_len)
+        replay.auth_required = auth_required
+        replay.feed(bytes(self._buffer[start:]))
+        total = len(replay._buffer)
+        while before < done:
+            argv = replay.next_command()
+            if argv is None:
+                raise ValueError("give_back() after feed(), or more than take() returned")
+            if argv:
+                before += 1
+        self._pos = start + total - replay.buffered()
+        self._multibulk_len = 0
+        self._bulk_len = -1
+        self._args = []
+        self._error = None
+        self._mark = (self._pos, 0, auth_required)
+
+    def _parse_one(self) -> list[bytes] | None:
+        """The general parser: one command (or None for more input), every rule and error."""
+        buffer = self._buffer
+        pos = self._pos
+        if self._multibulk_len == 0:
+            if pos >= len(buffer):
                 return None
             if buffer[pos] != 0x2A:  # '*'
                 return self._inline()
@@ -274,45 +376,43 @@ class RequestParser:
         self._args = []
         return args
 
-    def _split(self, pos: int) -> bool:
-        """Fast path for pipelines: parse every complete, plain command in the buffer at once.
+    def _split(
+        self, pos: int, out: deque[list[bytes]] | list[list[bytes]], sizes: deque[int] | None
+    ) -> int:
+        """Fast path for pipelines: parse every complete, plain command from ``pos`` at once
+        into ``out`` (and, if given, the bytes of each into ``sizes``); returns the position
+        after them.
 
         Splitting on CRLF turns ``*3 $3 SET $1 k $1 v`` into tokens in one C call; a command is
-        taken only if every bulk length token is exactly ``$<len(arg)>`` (canonical, and no
-        CRLF inside the argument). The first command that is not that simple, or not complete,
-        stops the batch and the general parser takes over from there, errors included.
+        taken only if its count token is canonical ``*<n>`` and every bulk length token is
+        exactly ``$<len(arg)>`` (canonical, and no CRLF inside the argument), checked by table
+        lookups in C (``map``) rather than a Python loop over the arguments. The first command
+        that is not that simple, or not complete, stops the batch and the general parser takes
+        over from there, errors included.
         """
         tokens = bytes(self._buffer[pos:]).split(b"\r\n")
         complete = len(tokens) - 1  # the last piece has no CRLF after it yet
-        batch = self._batch
-        sizes = self._batch_sizes
-        i = consumed = 0
+        counts = _SPLIT_COUNTS
+        length_of = _SPLIT_LENGTHS.get
+        append = out.append
+        i = 0
         while i < complete:
-            head = tokens[i]
-            count_text = head[1:]
-            if (
-                head[:1] != b"*"
-                or not count_text.isdigit()
-                or len(count_text) > 6
-                or count_text[0] == 48
-            ):
+            count = counts.get(tokens[i])
+            if count is None:
                 break
-            end = i + 1 + 2 * int(count_text)
+            end = i + 1 + 2 * count
             if end > complete:
                 break
             args = tokens[i + 2 : end : 2]
-            if not all(
-                length == b"$%d" % len(arg)
-                for length, arg in zip(tokens[i + 1 : end : 2], args, strict=True)
-            ):
+            if list(map(length_of, tokens[i + 1 : end : 2])) != list(map(len, args)):
                 break
-            size = sum(map(len, tokens[i:end])) + 2 * (end - i)
-            batch.append(args)
-            sizes.append(size)
-            consumed += size
+            append(args)
+            if sizes is not None:
+                sizes.append(sum(map(len, tokens[i:end])) + 2 * (end - i))
             i = end
-        self._pos = pos + consumed
-        return bool(batch)
+        if not i:
+            return pos
+        return pos + sum(map(len, tokens[:i])) + 2 * i
 
     def _inline(self) -> list[bytes] | None:
         buffer = self._buffer

@@ -197,6 +197,9 @@ class Server:
         self._serve_scope: trapline.CancelScope | None = None
         #: The append-only file, once ``serve()`` started it (or BGREWRITEAOF made one).
         self.aof: Any = None
+        # Plain commands (no subcommands) by their names as clients send them ("GET", "get"):
+        # one dict lookup instead of lower() and a lookup, filled as names are first seen.
+        self._fast_commands: dict[bytes, Command] = {}
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -472,7 +475,6 @@ class Server:
         query_limit = self.config.get_int("client-query-buffer-limit")
         out = bytearray()
         timeout = self.config.get_int("timeout")
-        execute = self.execute
         while not client.closing:
             parser.auth_required = not client.authenticated
             if timeout and not client.in_pubsub:
@@ -491,29 +493,97 @@ class Server:
             if parser.buffered() > query_limit:
                 logger.warning("client %s exceeded the query buffer limit; closing", client.id)
                 return
-            while True:
+            # Everything this read completed runs as one batch whose replies go out in one
+            # send: at most 64 KiB of input per turn, so a deep pipeline cannot starve the
+            # other clients (the recv above waits for the loop's next poll).
+            while not client.closing:
                 try:
-                    argv = parser.next_command()
+                    commands = parser.take()
                 except ProtocolError as error:
                     encode(Error(f"ERR {error}"), out)
                     if self.flush_hooks:
                         self.run_flush_hooks()
                     await client.send(stream, out)
                     return
-                if argv is None:
+                if not commands:
                     break
-                if not argv:
-                    continue
-                if len(argv[0]) in (4, 5) and argv[0].lower() in (b"post", b"host:"):
-                    logger.warning("possible security attack (HTTP to the kv port); closing")
+                if not await self._run_batch(client, stream, parser, commands, out):
                     return
-                reply = execute(client, argv)
-                if client.pushes:
-                    # Pushes the command made (pub/sub confirmations, a message to itself)
-                    # precede its reply, as in Redis's single output buffer.
-                    out += client.pushes
-                    client.pushes.clear()
-                if type(reply) is Blocked:
+            if out:
+                if self.flush_hooks:
+                    self.run_flush_hooks()
+                await client.send(stream, out)
+                out.clear()
+
+    async def _run_batch(
+        self,
+        client: Client,
+        stream: trapline.Stream,
+        parser: RequestParser,
+        commands: list[list[bytes]],
+        out: bytearray,
+    ) -> bool:
+        """Run ``commands`` in order, encoding their replies into ``out``; False means close
+        the connection at once. Not a checkpoint unless a command blocks (BLPOP...)."""
+        # The fast path, per command, is ``execute()``'s with its checks inlined: a plain
+        # command (looked up by its name as sent) from an ordinary client, run and encoded
+        # without further calls for the common reply types.
+        fast = self._fast_commands
+        stats = self.stats
+        for done, argv in enumerate(commands, 1):
+            cmd = fast.get(argv[0])
+            if (
+                cmd is not None
+                and client.multi is None
+                and client.authenticated
+                and not client.channels
+                and not client.patterns
+                and not client.shard_channels
+                and (cmd.arity == len(argv) or (cmd.arity < 0 and len(argv) >= -cmd.arity))
+            ):
+                stats["total_commands_processed"] += 1
+                client.last_command = cmd.name_bytes
+                try:
+                    reply = cmd.handler(client, argv)  # type: ignore[misc]
+                except CommandError as error:
+                    reply = error.reply
+                else:
+                    if self.write_hooks and "write" in cmd.flags:
+                        kind = type(reply)
+                        if kind is not Error and kind is not Blocked:
+                            for hook in self.write_hooks:
+                                hook(client, cmd.name, argv, reply)
+                if self._ready:
+                    self.serve_blocked()
+            else:
+                if cmd is None:
+                    name = argv[0]
+                    if len(name) in (4, 5) and name.lower() in (b"post", b"host:"):
+                        logger.warning("possible security attack (HTTP to the kv port); closing")
+                        return False
+                    known = COMMANDS.get(name.lower())
+                    if (
+                        known is not None
+                        and not known.subcommands
+                        and len(name) <= 32
+                        and len(fast) < 4096
+                    ):
+                        fast[name] = known
+                reply = self._execute(client, argv)
+            if client.pushes:
+                # Pushes the command made (pub/sub confirmations, a message to itself)
+                # precede its reply, as in Redis's single output buffer.
+                out += client.pushes
+                client.pushes.clear()
+            kind = type(reply)
+            if kind is Simple:
+                out += b"+%s\r\n" % reply.encode()
+            elif kind is bytes:
+                out += b"$%d\r\n%s\r\n" % (len(reply), reply)
+            elif kind is int:
+                out += b":%d\r\n" % reply
+            else:
+                if kind is Blocked:
                     if out:
                         if self.flush_hooks:
                             self.run_flush_hooks()
@@ -521,14 +591,15 @@ class Server:
                         out.clear()
                     reply = await self.block(client, reply, argv)
                 encode(reply, out, client.resp3)
-                if client.closing:
-                    break
+            if client.closing:
+                break
+            if client.authenticated == parser.auth_required:
+                # AUTH or HELLO authenticated the client, or RESET made it unauthenticated:
+                # the rest of the batch was parsed with the other limits; parse it again.
                 parser.auth_required = not client.authenticated
-            if out:
-                if self.flush_hooks:
-                    self.run_flush_hooks()
-                await client.send(stream, out)
-                out.clear()
+                parser.give_back(done)
+                break
+        return True
 
     def run_flush_hooks(self) -> None:
         """Make every write acknowledged so far durable as configured (before replying)."""
