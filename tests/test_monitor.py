@@ -107,7 +107,7 @@ def test_tree_nests_tasks_under_their_task_groups():
             "  task group (3 tasks)",
             f"    #{h} holder [waiting: sleep_forever]",
             f"    #{w} waiter [waiting: Lock held by holder]",
-            f"    #{m} serve_monitor-{m} [waiting: task group: 1 tasks]",
+            f"    #{m} serve_monitor-{m} [waiting: task group: 1 task]",
         ]
         assert lines[-1].strip().endswith("connection [running]")
 

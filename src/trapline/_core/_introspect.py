@@ -82,7 +82,7 @@ def format_task_tree(nodes: list[TaskNode] | None = None, *, stacks: bool = True
             for frame in node.stack:
                 lines.append(f"{pad}    at {frame}")
         for group in node.groups:
-            lines.append(f"{pad}  task group ({len(group)} tasks)")
+            lines.append(f"{pad}  task group ({len(group)} task{'' if len(group) == 1 else 's'})")
             for child in group:
                 emit(child, depth + 2)
 

@@ -140,7 +140,9 @@ class TaskGroup:
         while self._children:
             self._waiting = True
             try:
-                await trap(Park(f"task group: {len(self._children)} tasks", _keep_waiting))
+                count = len(self._children)
+                what = f"task group: {count} task{'' if count == 1 else 's'}"
+                await trap(Park(what, _keep_waiting))
             finally:
                 self._waiting = False
         self._state = _CLOSED
