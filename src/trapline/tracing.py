@@ -137,10 +137,15 @@ class ChromeTrace(Instrument):
         event["pid"], event["tid"] = where
         self.events.append(event)
 
-    def _flow_from(self, where: tuple[int, int], ts: float, name: str, task: Task) -> None:
+    def _flow_from(
+        self, where: tuple[int, int], ts: float, name: str, task: Task, **args: str
+    ) -> None:
         """Start an arrow at ``ts`` (inside a slice on ``where``) to ``task``'s next step."""
         flow = next(self._flow_ids)
-        self._add({"name": name, "cat": name, "ph": "s", "id": flow, "ts": ts}, where)
+        event = {"name": name, "cat": name, "ph": "s", "id": flow, "ts": ts}
+        if args:
+            event["args"] = args
+        self._add(event, where)
         self._arrows.setdefault(task, []).append((name, name, flow))
 
     def _mark(self, name: str, ts: float, args: dict[str, Any]) -> tuple[int, int]:
@@ -168,8 +173,7 @@ class ChromeTrace(Instrument):
         else:
             where = self._mark("cancel", now, {"task": task.name, "reason": reason})
             now += _MARK_US / 2
-        self._flow_from(where, now, "cancel", task)
-        self.events[-1]["args"] = {"reason": reason}
+        self._flow_from(where, now, "cancel", task, reason=reason)
 
     def timer_fired(self, deadline: float, task: Task | None) -> None:
         if task is not None:
@@ -185,7 +189,7 @@ class ChromeTrace(Instrument):
         if waiting is not None:
             start, reason = waiting
             self._wait_slice(task, start, now, reason)
-            if reason.startswith("fd ") and run.io_end > start and task not in self._arrows:
+            if wait_kind(reason) == "io" and run.io_end > start and task not in self._arrows:
                 # Woken by the I/O wait that just ended: draw the arrow from inside it.
                 ts = run.io_end - min(_MARK_US / 2, (run.io_end - run.io_start) / 2)
                 self._flow_from((run.pid, _IO_TID), ts, "I/O ready", task)
