@@ -44,7 +44,8 @@ _PAGE = """<!DOCTYPE html>
     <button id="zoom-in" title="zoom in (W)">+</button>
     <button id="zoom-out" title="zoom out (S)">&minus;</button>
     <button id="reset" title="show everything (0)">fit</button>
-    <span class="hint">wheel or W/S: zoom &middot; drag or A/D: pan &middot; hover: details</span>
+    <span class="hint">wheel or W/S: zoom &middot; drag or A/D: pan &middot;
+      shift+wheel: scroll &middot; hover: details</span>
   </div>
 </header>
 <main id="view"><canvas id="canvas"></canvas><div id="tip"></div></main>
@@ -343,6 +344,14 @@ function drawFlows() {
   for (const [fl, a, b] of bold) drawFlow(fl, a, b, true);
 }
 
+function drawScrollbar() {
+  const view = H - AXIS_H;
+  if (contentH <= view) return;
+  const h = Math.max(24, view * view / contentH), y = AXIS_H + scrollY / contentH * view;
+  ctx.fillStyle = "rgba(60, 70, 90, .35)";
+  ctx.fillRect(W - 7, y, 5, h);
+}
+
 function drawNote() {
   if (!runs.size) {
     ctx.font = "14px system-ui, sans-serif"; ctx.fillStyle = "#5b6475";
@@ -411,6 +420,7 @@ function draw() {
   ctx.restore();
   drawLabels();
   drawAxis();
+  drawScrollbar();
   drawNote();
 }
 
