@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Final, TypeVar, final
 
 import trapline
+from trapline.lowlevel import checkpoint_if_cancelled
 
 from ._client import KV, KVStatistics, exec_transaction
 from ._client import _command_name as _name
@@ -364,6 +365,9 @@ class ClusterKV(KV[S]):
     ) -> Any:
         """Send ``args`` to the node serving ``slot``, following MOVED/ASK/TRYAGAIN; the final
         reply (an error reply is returned). ``redirect`` is one already received for it."""
+        # As StandaloneKV._call: a cancel check first, then an idle connection taken and the
+        # command written without a schedule point; waiting for the reply is the checkpoint.
+        await checkpoint_if_cancelled()
         address = self._node_for(slot)
         for _ in range(MAX_REDIRECTIONS):
             asking = False
@@ -381,7 +385,7 @@ class ClusterKV(KV[S]):
                         asking = True
             pool = self._pool(address)
             try:
-                conn = await pool.acquire()
+                conn = pool.acquire_nowait() or await pool.acquire()
             except OSError:
                 # The command was not sent: find out who serves the slot now, then try there.
                 self._stale = True
@@ -393,10 +397,10 @@ class ClusterKV(KV[S]):
                 continue
             try:
                 if asking:
-                    await conn.send((("ASKING",), args))
+                    await conn.write((("ASKING",), args))
                     await conn.read()
                 else:
-                    await conn.send((args,))
+                    await conn.write((args,))
                 reply = await conn.read()
             except ConnectionLost:
                 self._stale = True
