@@ -72,6 +72,14 @@ def test_sort_sets_and_zsets(differ):
     c("SORT", "z", "BY", "nosort", "STORE", "dst")
     c("LRANGE", "dst", "0", "-1")
     c("SORT", "z")
+    # Sorting converts a small sorted set to a skiplist in Redis, for good.
+    c("ZADD", "small", "1", "a", "2", "b")
+    c("OBJECT", "ENCODING", "small")
+    c("SORT_RO", "small", "BY", "nosort")
+    c("OBJECT", "ENCODING", "small")
+    c("ZADD", "small", "3", "c")
+    c("OBJECT", "ENCODING", "small")
+    c("DUMP", "small")
 
 
 def test_sort_by_and_get_patterns(differ):

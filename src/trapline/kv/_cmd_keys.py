@@ -400,6 +400,21 @@ def _config_int(server: Server, name: str, default: int) -> int:
     return default if value is None else value
 
 
+#: Sorted sets that Redis would have converted to a skiplist for good (SORT does that to any
+#: sorted set it reads), by id; the object is kept so that a recycled id cannot match. A small
+#: LRU, like the strings' remembered encodings.
+_SKIPLISTS: dict[int, ZSet] = {}
+_SKIPLISTS_MAX = 1024
+
+
+def keep_as_skiplist(zset: ZSet) -> None:
+    """From now on, report (and DUMP) ``zset`` in the skiplist encoding, as Redis would."""
+    _SKIPLISTS.pop(id(zset), None)
+    if len(_SKIPLISTS) >= _SKIPLISTS_MAX:
+        del _SKIPLISTS[next(iter(_SKIPLISTS))]
+    _SKIPLISTS[id(zset)] = zset
+
+
 def object_encoding(db: Database, key: bytes, value: Any) -> str:
     """What OBJECT ENCODING says for ``value`` (thresholds from the config, Redis 7.0 defaults)."""
     kind = type(value)
@@ -420,6 +435,8 @@ def object_encoding(db: Database, key: bytes, value: Any) -> str:
         )
         return "intset" if small else "hashtable"
     if kind is ZSet:
+        if _SKIPLISTS and _SKIPLISTS.get(id(value)) is value:
+            return "skiplist"
         limit = _config_int(server, "zset-max-listpack-value", 64)
         small = len(value) <= _config_int(server, "zset-max-listpack-entries", 128) and all(
             len(member) <= limit for member in value.scores

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._cmd_keys import keep_as_skiplist
 from ._cmd_zsets import _strtod
 from ._commands import command, parse_int_arg, syntax_error
 from ._db import WRONGTYPE, CommandError, Database, ZSet
@@ -142,6 +143,8 @@ def _sort_generic(client: Client, argv: list[bytes], readonly: bool) -> Any:
     if value is None:
         value = deque()
     kind = type(value)
+    if kind is ZSet:
+        keep_as_skiplist(value)  # Redis converts the sorted set it sorts, and keeps it so
     if dontsort and kind is set and storekey is not None:
         # A set has no order of its own: what is stored must not depend on a hash table's.
         dontsort, alpha, sortby = False, True, None
