@@ -80,6 +80,8 @@ def test_sort_sets_and_zsets(differ):
     c("ZADD", "small", "3", "c")
     c("OBJECT", "ENCODING", "small")
     c("DUMP", "small")
+    c("COPY", "small", "twin")
+    c("OBJECT", "ENCODING", "twin")
 
 
 def test_sort_by_and_get_patterns(differ):

@@ -284,6 +284,8 @@ def _duplicate(value: Any) -> Any:
         twin = ZSet()
         twin.scores = dict(value.scores)
         twin.order = list(value.order)
+        if _SKIPLISTS.get(id(value)) is value:
+            keep_as_skiplist(twin)  # Redis copies a skiplist as a skiplist
         return twin
     return copy.deepcopy(value)
 
