@@ -5,7 +5,7 @@ import socket
 import struct
 
 import pytest
-from conftest import KVThread, RawClient
+from conftest import KVThread, RawClient, encode_command
 
 import trapline
 import trapline.kv
@@ -491,3 +491,18 @@ def test_dump_bytes_match_redis_for_random_values(differ):
         scores = [str(rng.choice([rng.randrange(-9, 9), rng.random() * 1e6, 1e300])) for _ in items]
         c("ZADD", f"z{n}", *[x for i, s in enumerate(scores) for x in (s, f"m{i}")])
         c("DUMP", f"z{n}")
+
+
+def test_pipelined_migrate_replies_in_order(differ, redis_port, target_redis):
+    """Commands pipelined after a MIGRATE run after it finished, as in Redis."""
+    kv = differ.main[1]
+    kv.call("SET", "p", "v")
+    kv.send(
+        encode_command("MIGRATE", "127.0.0.1", redis_port, "p", "5", "1000")
+        + encode_command("EXISTS", "p")
+        + encode_command("SET", "p", "again")
+        + encode_command("GET", "p")
+    )
+    replies = [kv.read_reply() for _ in range(4)]
+    assert replies == [b"+OK\r\n", b":0\r\n", b"+OK\r\n", b"$5\r\nagain\r\n"]
+    assert target_redis.call("GET", "p") == b"$1\r\nv\r\n"
