@@ -445,3 +445,49 @@ def test_html_page_draws_in_headless_chromium(tmp_path):
     # the script ran to the end: it filled in the summary and the legend
     assert re.search(r'<span id="summary">1 run, 2 tasks, [\d.]+ ms</span>', result.stdout)
     assert "timer wakes" in result.stdout
+
+
+def test_wake_ups_are_arrows_from_the_task_that_woke_the_waiter():
+    async def holder(lock):
+        async with lock:
+            await trapline.sleep(0.001)
+
+    async def waiter(lock):
+        async with lock:
+            pass
+
+    async def producer(queue):
+        await trapline.sleep(0.001)
+        await queue.put(1)
+
+    async def main():
+        lock, queue = trapline.Lock(), trapline.Queue(1)
+        async with trapline.TaskGroup() as tg:
+            tg.spawn(holder, lock, name="holder")
+            tg.spawn(waiter, lock, name="waiter")
+            tg.spawn(producer, queue, name="producer")
+            await queue.get()
+        await trapline.to_thread.run_sync(time.sleep, 0)
+
+    events = traced(main)
+    names = tracks(events)
+    wakes = [
+        (names[s["pid"], s["tid"]], names[f["pid"], f["tid"]], s["args"]["reason"])
+        for s, f in flows(events, "wake")
+    ]
+    assert wakes == [  # the holder's first step also took a checkpoint: its sleep ends second
+        ("producer", "main", "Queue.get"),
+        ("holder", "waiter", "Lock held by holder"),
+        ("waiter", "main", "task group: 2 tasks"),  # the last child to end wakes the host
+        ("kernel: timers, cancels", "main", "thread running sleep()"),
+    ]
+    # each arrow starts inside a step of the waker (or the kernel's marker) and ends in one of
+    # the woken task's steps
+    slices = [e for e in events if e["ph"] == "X"]
+    for start, end in flows(events, "wake"):
+        for point in (start, end):
+            assert any(
+                (e["pid"], e["tid"]) == (point["pid"], point["tid"])
+                and e["ts"] <= point["ts"] <= e["ts"] + e["dur"]
+                for e in slices
+            )

@@ -98,9 +98,9 @@ const WAIT_LABELS = {
   task: "task / group", thread: "thread", other: "other",
 };
 const STEP_COLOR = "#2150b0", IO_COLOR = "#8d99a8", MARK_COLOR = "#e07b00";
-const FLOW_COLORS = { spawn: "#1f9d3a", cancel: "#d62728", timer: "#e07b00",
+const FLOW_COLORS = { spawn: "#1f9d3a", cancel: "#d62728", wake: "#7a3fc4", timer: "#e07b00",
   "I/O ready": "#0f95a8" };
-const FLOW_LABELS = { timer: "timer wakes", "I/O ready": "I/O wakes" };
+const FLOW_LABELS = { wake: "task wakes", timer: "timer wakes", "I/O ready": "I/O wakes" };
 const LABEL_W = 190, AXIS_H = 26, ROW_H = 24, KERNEL_ROW_H = 18, RUN_H = 22;
 
 // -- the model: runs (pid) holding tracks (tid) holding slices ----------------------------
@@ -294,7 +294,7 @@ function drawRow(row) {
 // Arrows are drawn only between rows on screen, and wake-ups (timer, I/O) only when few are in
 // view: with hundreds of tasks they would hide everything else. The hovered slice's arrows are
 // always drawn, thicker.
-const WAKES = new Set(["timer", "I/O ready"]);
+const WAKES = new Set(["wake", "timer", "I/O ready"]);
 const MAX_ARROWS = 300, MAX_WAKES = 150;
 let hovered = null;
 
@@ -560,7 +560,7 @@ keys.push('<span class="key"><span class="swatch" style="background:' + MARK_COL
 keys.push('<span class="key"><b>arrows:</b></span>');
 for (const [name, color] of Object.entries(FLOW_COLORS)) {
   keys.push('<span class="key"><span class="line" style="border-color:' + color +
-    (name === "timer" || name === "I/O ready" ? ";border-top-style:dashed" : "") +
+    (WAKES.has(name) ? ";border-top-style:dashed" : "") +
     '"></span>' + (FLOW_LABELS[name] || name) + "</span>");
 }
 document.getElementById("legend").innerHTML = keys.join("");

@@ -2,9 +2,10 @@
 
 ``trapline.run(main, instruments=[ChromeTrace("trace.json")])`` writes a trace you can open in
 ``chrome://tracing`` or https://ui.perfetto.dev: one track per task, each step a slice, each wait
-a slice labelled with its reason (a lock, a queue, a socket read, a sleep...), spawns and
-cancellations drawn as flow arrows, and two kernel tracks: its I/O waits and its timer firings,
-with arrows to the tasks they wake. ``ChromeTrace("trace.html")`` writes the same timeline as a
+a slice labelled with its reason (a lock, a queue, a socket read, a sleep...), spawns,
+cancellations and wake-ups (from the task that released the lock, put into the queue...) drawn as
+flow arrows, and two kernel tracks: its I/O waits and its timer firings, with arrows to the tasks
+they wake. ``ChromeTrace("trace.html")`` writes the same timeline as a
 self-contained web page instead, and ``trapline trace script.py -o trace.html`` traces every
 ``trapline.run`` of a script.
 
@@ -175,6 +176,22 @@ class ChromeTrace(Instrument):
             now += _MARK_US / 2
         self._flow_from(where, now, "cancel", task, reason=reason)
 
+    def task_woken(self, task: Task, by: Task | None) -> None:
+        if task in self._arrows:
+            return  # a cancellation or a timer ended this wait, and has its arrow already
+        reason = self._waiting.get(task, (0.0, ""))[1]
+        run = self._run()
+        if by is not None:
+            self._flow_from(self._where(by), _now_us(), "wake", task, reason=reason)
+        elif wait_kind(reason) == "io" and run.io_end >= 0:
+            # Woken by the I/O wait that just returned: the arrow starts inside it.
+            ts = run.io_end - min(_MARK_US / 2, (run.io_end - run.io_start) / 2)
+            self._flow_from((run.pid, _IO_TID), ts, "I/O ready", task, reason=reason)
+        else:  # from outside any task: another thread's result, a task's end seen by the kernel
+            now = _now_us()
+            where = self._mark(f"wake {task.name}", now, {"task": task.name, "reason": reason})
+            self._flow_from(where, now + _MARK_US / 2, "wake", task, reason=reason)
+
     def timer_fired(self, deadline: float, task: Task | None) -> None:
         if task is not None:
             now = _now_us()
@@ -187,12 +204,7 @@ class ChromeTrace(Instrument):
         run = self._run()
         waiting = self._waiting.pop(task, None)
         if waiting is not None:
-            start, reason = waiting
-            self._wait_slice(task, start, now, reason)
-            if wait_kind(reason) == "io" and run.io_end > start and task not in self._arrows:
-                # Woken by the I/O wait that just ended: draw the arrow from inside it.
-                ts = run.io_end - min(_MARK_US / 2, (run.io_end - run.io_start) / 2)
-                self._flow_from((run.pid, _IO_TID), ts, "I/O ready", task)
+            self._wait_slice(task, waiting[0], now, waiting[1])
         self._step_start[task] = now
         run.running = task
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
+
+if TYPE_CHECKING:
+    from ._instrument import Instruments
 
 __all__ = ["Deadlines"]
 
@@ -55,9 +57,10 @@ class Deadlines:
             heapq.heappop(heap)
         return math.inf
 
-    def expire(self, now: float, fired: Callable[[float, Any], None] | None = None) -> None:
+    def expire(self, now: float, instruments: Instruments | None = None) -> None:
         """Fire every live entry whose deadline is at or before ``now``, earliest first;
-        ``fired(deadline, target)`` is told of each just before it fires (instruments)."""
+        ``instruments`` hear of each (``timer_fired``) just before it fires."""
+        fired = instruments.timer_hook() if instruments else None
         heap = self.heap
         pop = heapq.heappop
         while heap and heap[0][0] <= now:

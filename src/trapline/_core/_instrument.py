@@ -58,6 +58,13 @@ class Instrument:
         deadline, Ctrl-C, the deadlock detector, the run ending); ``reason`` is what the
         ``Cancelled`` will say (``"cancelled: deadline expired ..."``)."""
 
+    def task_woken(self, task: Task, by: Task | None) -> None:
+        """Called when a parked task is made ready (a lock released, a queue put, an event set,
+        a task it waited for ended, its fd became ready, a thread handed back a result, or a
+        cancellation aborted the wait, after ``task_cancelled``); not for a sleep's end, which
+        is ``timer_fired``. ``by`` is the task running when it happened (the one that released
+        the lock...), or None when the kernel did it (I/O, other threads, timers)."""
+
     def timer_fired(self, deadline: float, task: Task | None) -> None:
         """Called when a deadline expires, before its effect: ``task`` is the task parked until
         then (a sleep, a ``park(deadline=...)``), which now wakes; None for a cancel scope's
@@ -78,6 +85,7 @@ HOOKS = (
     "after_task_step",
     "task_exited",
     "task_cancelled",
+    "task_woken",
     "timer_fired",
     "before_io_wait",
     "after_io_wait",

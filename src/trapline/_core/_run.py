@@ -244,6 +244,8 @@ class Runner:
 
     def wake(self, task: Task, value: Any) -> None:
         """Make a parked task ready, to be resumed with ``value`` (a ``Raise`` to raise)."""
+        if self.instruments:
+            self.instruments.call("task_woken", task, self.current_task)
         task._wait = None
         if task._timer is not None:
             task._timer = None
@@ -301,8 +303,7 @@ class Runner:
                 self._run_entries()
             heap = deadlines.heap
             if heap and heap[0][0] <= clock.current_time():
-                hook = instruments.timer_hook() if instruments else None
-                deadlines.expire(clock.current_time(), hook)
+                deadlines.expire(clock.current_time(), instruments)
             batch = len(ready)
             if schedule is not None and batch:
                 batch = pick_next(schedule, ready)
