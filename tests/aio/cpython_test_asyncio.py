@@ -16,15 +16,17 @@ How trapline's loop is put in: the default policy's loop factory becomes ``Trapl
 ``IsolatedAsyncioTestCase`` all get it, even after a test resets the policy),
 ``asyncio.SelectorEventLoop`` is replaced by it (tests that name the selector loop), two
 modules whose base class builds a bare ``BaseEventLoop`` with a mocked selector as a stand-in
-(test_runners, test_pep492) build ours, and the test classes that build a specific loop in
-``create_event_loop`` (the ``EventLoopTestsMixin`` family) build ours instead. Those classes
-come in one copy per selector (epoll, poll, select, kqueue); the epoll copy is run and the
-others are counted as duplicates, since with our loop they are the same tests.
+(test_runners, test_pep492) build ours, the Future and Task tests written for asyncio's
+``TestLoop`` (test_futures, test_tasks) get ours on a ``VirtualClock``, and the test classes
+that build a specific loop in ``create_event_loop`` (the ``EventLoopTestsMixin`` family) build
+ours instead. Those classes come in one copy per selector (epoll, poll, select, kqueue); the
+epoll copy is run and the others are counted as duplicates, since with our loop they are the
+same tests.
 
 Each module runs in its own process with a per-test time limit. A test *used trapline* when it
 created at least one ``TraplineEventLoop``; the others exercise asyncio pieces that never touch
-an event loop implementation (mocked loops, the pure-Python ``TestLoop``), and are reported
-apart so the pass rate is not inflated by them.
+an event loop implementation (mocked loops, abstract classes), and are reported apart so the
+pass rate is not inflated by them.
 """
 
 from __future__ import annotations
@@ -92,6 +94,22 @@ NOT_RUN_CLASSES = {
 #: Why each remaining failure on trapline's loop is not a bug of the loop, by test id (without
 #: the ``test.test_asyncio.`` prefix). A failure not listed here is printed with its error.
 KNOWN_FAILURES: dict[str, str] = {
+    **{
+        f"test_tasks.{variant}.test_stop_while_run_in_complete": "written for TestLoop, whose "
+        "generator moves the clock by 0.1 s in the extra iteration after `stop()` although "
+        "that iteration does not wait; a real loop does not wait there, so `loop.time()` is "
+        "0.2, not the 0.3 asserted (asyncio's default loop also ends at 0.2)"
+        for variant in (
+            "CTaskSubclass_PyFuture_Tests",
+            "CTask_CFuture_SubclassTests",
+            "CTask_CFuture_Tests",
+            "CTask_PyFuture_Tests",
+            "PyTask_CFutureSubclass_Tests",
+            "PyTask_CFuture_Tests",
+            "PyTask_PyFuture_SubclassTests",
+            "PyTask_PyFuture_Tests",
+        )
+    },
     "test_events.EPollEventLoopTests.test_internal_fds": "checks that the loop owns exactly "
     "one internal fd (asyncio's self-pipe); trapline's loop has no self-pipe "
     "(`call_soon_threadsafe` and signals come in through the run's `Token`), so it owns 0",
@@ -115,16 +133,15 @@ NO_LOOP_EXPLAINED = {
     "create_connection/create_server argument handling, the sendfile fallback)",
     "test_events": "Handle, TimerHandle, AbstractEventLoop and AbstractServer stubs, the "
     "event loop policy API",
-    "test_futures": "Future (C and Python) on asyncio's TestLoop, a loop written for the tests "
-    "with a fake clock",
     "test_protocols": "the abstract protocol classes",
     "test_runners": "a Runner whose loop factory is a mock",
     "test_subprocess": "the base subprocess transport on TestLoop with a mocked process",
-    "test_tasks": "Task, gather, introspection (C and Python, eight Task/Future combinations) "
-    "on TestLoop, whose clock is driven by a generator in each test",
+    "test_tasks": "the task introspection helpers (`_register_task`, `_enter_task`, ...) and "
+    "generic-alias checks, which need no loop",
     "test_transports": "the abstract transport classes",
-    "test_unix_events": "the pipe transports and child watchers with a mocked loop and mocked "
-    "os functions; the event loop policy",
+    "test_unix_events": "the pipe transports on TestLoop with mocked os functions (they check "
+    "TestLoop's own reader/writer bookkeeping, `assert_reader`), the child watchers with "
+    "mocks, the event loop policy",
 }
 
 PER_TEST_SECONDS = 30
@@ -171,6 +188,12 @@ _DUPLICATE = re.compile(r"^(Kqueue|Poll|Select(?!or))")
 _NEW_LOOP_MODULES = {"test_buffered_proto", "test_server", "test_sslproto"}
 
 
+#: Modules whose Future and Task tests CPython runs on its ``TestLoop`` (a fake loop with a
+#: clock that a generator in each test moves): they run on trapline's loop with a virtual
+#: clock instead.
+_TEST_LOOP_MODULES = {"test_futures", "test_tasks"}
+
+
 def _retarget(name: str, module: Any, loop_class: type) -> None:
     """Modules whose base class builds asyncio's bare ``BaseEventLoop`` with a mocked selector
     (a stand-in for a real loop, not the thing under test) build trapline's loop instead."""
@@ -191,6 +214,29 @@ def _retarget(name: str, module: Any, loop_class: type) -> None:
             return loop
 
         module.BaseTest.new_loop = new_loop
+    elif name in _TEST_LOOP_MODULES:
+        from test.test_asyncio import utils
+
+        from trapline.testing import VirtualClock
+
+        class VirtualTestLoop(loop_class):  # type: ignore[misc, valid-type]
+            """Stands in for asyncio's TestLoop: exact virtual time; the time-advancing
+            generator a test passes is not consulted (see the section in docs/asyncio.md)."""
+
+            def __init__(self, gen: object = None) -> None:
+                self._virtual = VirtualClock()
+                super().__init__(clock=self._virtual)
+
+            def advance_time(self, advance: float) -> None:
+                if advance:
+                    self._virtual.jump(advance)
+
+        def new_test_loop(self: Any, gen: object = None) -> Any:
+            loop = VirtualTestLoop(gen)
+            self.set_event_loop(loop)
+            return loop
+
+        utils.TestCase.new_test_loop = new_test_loop
     elif name == "test_pep492":
         base = module.BaseTest
 
@@ -501,11 +547,11 @@ def _markdown(rows: list[dict[str, Any]], when: str, python: str) -> str:
     out += _skip_lines(rows)
     failures = [(row["module"], f) for row in rows for f in row.get("failures", [])]
     out += ["", f"**Remaining failures and errors on trapline's loop** ({len(failures)}):", ""]
-    out += [_failure_line(failure) for _, failure in failures] or ["- none"]
+    out += _failure_lines([failure for _, failure in failures]) or ["- none"]
     others = [f for row in rows for f in row.get("no_loop_failures", [])]
     if others:
         out += ["", "**Failures in tests that did not use trapline's loop:**", ""]
-        out += [_failure_line(failure) for failure in others]
+        out += _failure_lines(others)
     out += ["", END]
     return "\n".join(out)
 
@@ -526,13 +572,27 @@ def _skip_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines or ["- none"]
 
 
-def _failure_line(failure: dict[str, str]) -> str:
-    short = failure["id"].removeprefix("test.test_asyncio.")
-    cause = KNOWN_FAILURES.get(short)
-    if cause is None:
-        line = failure["line"].replace("|", "\\|").replace("`", "'")
-        cause = f"not yet analysed; {failure['kind']}: `{line}`"
-    return f"- `{short}`: {cause}."
+def _failure_lines(failures: list[dict[str, str]]) -> list[str]:
+    """One line per failing test, or per test method when its variants (the C/Python
+    Task/Future classes) fail for the same reason."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for failure in failures:
+        short = failure["id"].removeprefix("test.test_asyncio.")
+        cause = KNOWN_FAILURES.get(short)
+        if cause is None:
+            line = failure["line"].replace("|", "\\|").replace("`", "'")
+            cause = f"not yet analysed; {failure['kind']}: `{line}`"
+        module, _, rest = short.partition(".")
+        cls, _, method = rest.rpartition(".")
+        groups.setdefault((module, method, cause), []).append(cls)
+    lines = []
+    for (module, method, cause), classes in groups.items():
+        if len(classes) == 1:
+            lines.append(f"- `{module}.{classes[0]}.{method}`: {cause}.")
+        else:
+            variants = ", ".join(classes)
+            lines.append(f"- `{module}.*.{method}` ({len(classes)} variants: {variants}): {cause}.")
+    return lines
 
 
 def _write_section(path: str, text: str) -> None:
