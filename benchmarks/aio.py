@@ -296,15 +296,13 @@ def _count(value: float | None) -> str:
 
 def _table(table: dict[str, Summary], cases: Sequence[Case], unit: str, client: str) -> list[str]:
     lines = [
-        f"| loop | {unit}/s (median) | min - max | ratio vs asyncio's loop | server CPU | "
+        f"| server | {unit}/s (median) | min - max | ratio vs asyncio's loop | server CPU | "
         f"{client} CPU | {unit} per server CPU-s | ratio (per CPU-s) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in cases:
         s = table.get(case.key)
         name = LOOP_LABELS[case.loop]
-        if case.api != "http":
-            name = f"{ECHO_LABELS[case.api]} on {name}"
         if s is None or not s.rates:
             why = s.errors[0] if s and s.errors else "not measured"
             lines.append(f"| {name} | failed: {why} |" + " - |" * 6)
@@ -331,7 +329,7 @@ def render(
 ) -> str:
     lines = [
         BEGIN,
-        "## asyncio servers on asyncio's loop, uvloop and trapline.aio",
+        "## asyncio servers on three event loops",
         "",
         "Written by `python -m benchmarks.aio` (`benchmarks/aio.py`, `echo_server.py`, "
         "`http_server.py`, `echo_client.c`); rerun it rather than editing the numbers.",
@@ -369,12 +367,14 @@ def render(
     for group in groups:
         first = group[0]
         if first.api == "http":
-            lines += ["### HTTP (aiohttp, wrk)", ""]
+            lines += ["### HTTP", ""]
             lines += _table(table, group, "requests", "wrk")
         else:
             size = echo._size_text(first.size)
-            lines += [f"### Echo, {size} messages, {ECHO_LABELS[first.api]}", ""]
+            lines += [f"### Echo {size}, {first.api}", ""]
             lines += _table(table, group, "round trips", "client")
+    shares = [c for s in table.values() if (c := _med(s.server_cpu)) is not None]
+    lines += echo.starved_note(shares)
     lines += _summary(table, groups)
     return "\n".join([*lines, "", END])
 

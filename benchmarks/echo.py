@@ -447,6 +447,8 @@ def render(
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += _client_notes(table, servers, sizes)
+    shares = [c for s in table.values() if (c := Summary.med(s.server_cpu)) is not None]
+    lines += starved_note(shares)
     summary = "; ".join(
         f"{_size_text(size)} {_x(r)} (>= {needed}x): {status}"
         for size, needed, r, status in verdicts
@@ -492,6 +494,24 @@ def _client_notes(
         "",
     ]
     return [*head, *notes, ""]
+
+
+#: Below this median server CPU share, other load on the machine starved the servers.
+STARVED = 0.8
+
+
+def starved_note(shares: Sequence[float]) -> list[str]:
+    """A warning for the report when the servers did not get a CPU to themselves."""
+    if not shares or statistics.median(shares) >= STARVED:
+        return []
+    return [
+        f"**This run was starved:** the median server used {statistics.median(shares):.0%} of "
+        "a CPU (a server limited only by itself uses about 100%): other work on the machine "
+        "took the rest, which pulls every rate, and so every ratio of rates, towards the "
+        "machine's own limits. The per-server-CPU-second ratios compare the servers' own "
+        "costs and are the better guide for this run.",
+        "",
+    ]
 
 
 def write_section(path: Path, section: str, begin: str = BEGIN, end: str = END) -> None:
