@@ -128,8 +128,8 @@ async def test_keys_and_expiry(server, protocol):
             await db.rename("nope", "x")
 
 
-async def test_sort_on_redis(redis_port):  # SORT is not among trapline.kv's commands
-    async with fresh(redis_port) as db:
+async def test_sort(server, protocol):
+    async with fresh(server, protocol) as db:
         await db.rpush("nums", 3, 1, 2)
         assert await db.sort("nums") == [b"1", b"2", b"3"]
         assert await db.sort("nums", desc=True, limit=(0, 2)) == [b"3", b"2"]
@@ -142,8 +142,59 @@ async def test_sort_on_redis(redis_port):  # SORT is not among trapline.kv's com
             b"1",
             b"30",
         ]
+        assert await db.sort_ro("nums", by="nosort") == [b"3", b"1", b"2"]
+        assert await db.sort_ro("nums", get=["missing_*"]) == [None, None, None]
+        await db.rpush("words", "b", "a")
+        with pytest.raises(ResponseError, match="can't be converted into double"):
+            await db.sort("words")
+        assert await db.sort("words", alpha=True) == [b"a", b"b"]
         assert await db.sort("nums", store="sorted") == 3
         assert await db.lrange("sorted") == [b"1", b"2", b"3"]
+
+
+async def test_dump_restore_wait(server, protocol):
+    async with fresh(server, protocol) as db:
+        await db.hset("h", mapping={"f": "v", "g": "w"})
+        payload = await db.dump("h")
+        assert isinstance(payload, bytes)
+        assert await db.dump("missing") is None
+        assert await db.restore("copy", 0, payload) is True
+        assert await db.hgetall("copy") == {b"f": b"v", b"g": b"w"}
+        with pytest.raises(ResponseError, match="BUSYKEY"):
+            await db.restore("copy", 0, payload)
+        assert await db.restore("copy", 5, payload, replace=True) is True
+        assert 0 < await db.pttl("copy") <= 5000
+        with pytest.raises(ResponseError, match="checksum"):
+            await db.restore("bad", 0, payload[:-1] + bytes([payload[-1] ^ 1]))
+        assert await db.wait(0, 1) == 0
+    async with fresh(server, decode_responses=True) as text_db:
+        with pytest.raises(TypeError, match="decode_responses"):
+            await text_db.dump("h")
+
+
+async def test_dump_payloads_move_between_servers(redis_port, kv_port):
+    async with fresh(redis_port) as redis, fresh(kv_port) as kv:
+        await redis.zadd("z", {"a": 1.5, "b": 2})
+        await kv.restore("z", 0, await redis.dump("z"))
+        assert await kv.zrange("z", 0, -1, withscores=True) == [(b"a", 1.5), (b"b", 2.0)]
+        await kv.rpush("l", "x", "y")
+        await redis.restore("l", 0, await kv.dump("l"))
+        assert await redis.lrange("l") == [b"x", b"y"]
+
+
+async def test_migrate(redis_port, kv_port):
+    async with fresh(redis_port) as redis, fresh(kv_port) as kv:
+        await kv.mset({"a": 1, "b": 2, "c": 3})
+        assert await kv.migrate("127.0.0.1", redis_port, "a", 0, 5) is True
+        assert await kv.exists("a") == 0
+        assert await redis.get("a") == b"1"
+        assert await kv.migrate("127.0.0.1", redis_port, ["b", "c"], 0, 5, copy=True) is True
+        assert await kv.mget("b", "c") == [b"2", b"3"]
+        assert await redis.mget("b", "c") == [b"2", b"3"]
+        with pytest.raises(ResponseError, match="BUSYKEY"):
+            await kv.migrate("127.0.0.1", redis_port, "b", 0, 5)
+        assert await kv.migrate("127.0.0.1", redis_port, "b", 0, 5, replace=True) is True
+        assert await kv.migrate("127.0.0.1", redis_port, "missing", 0, 5) is False
 
 
 async def test_hashes(server, protocol):

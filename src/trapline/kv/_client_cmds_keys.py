@@ -309,11 +309,115 @@ class KeyCommands(CommandsBase[S]):
         alpha: bool = False,
         store: Key | None = None,
     ) -> Awaitable[Any]:
-        """SORT: the sorted elements (with ``store``, how many were stored)."""
-        args: list[Any] = ["SORT", key, *option("BY", by)]
-        if limit is not None:
-            args += ["LIMIT", limit[0], limit[1]]
-        for pattern in get:
-            args += ["GET", pattern]
-        args += [*flags(desc=desc, alpha=alpha), *option("STORE", store)]
-        return self._run(tuple(args), identity)
+        """SORT: the sorted elements (with ``store``, how many were stored).
+
+        ``by`` is a pattern such as ``weight_*`` or ``h_*->field`` (``nosort`` keeps the
+        order), ``get`` patterns fetch other keys per element (``#`` is the element itself),
+        ``limit`` is ``(offset, count)``."""
+        return self._run(_sort_args("SORT", key, by, limit, get, desc, alpha, store), identity)
+
+    def sort_ro(
+        self,
+        key: Key,
+        *,
+        by: Key | None = None,
+        limit: tuple[int, int] | None = None,
+        get: Iterable[Key] = (),
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> Awaitable[list[S | None]]:
+        """SORT_RO: ``sort`` without ``store``, allowed on read-only replicas."""
+        args = _sort_args("SORT_RO", key, by, limit, get, desc, alpha, None)
+        return self._run(args, to_list)
+
+    def dump(self, key: Key) -> Awaitable[bytes | None]:
+        """DUMP: the key's value serialized as Redis does (RDB encoding with a checksum), for
+        ``restore``; None if the key does not exist. The payload is binary: a client made
+        with ``decode_responses=True`` raises ``TypeError`` (use one without it)."""
+        client = getattr(self, "_kv", self)  # pipelines and transactions decode as their client
+        if getattr(client, "decode_responses", False):
+            raise TypeError("dump() returns binary data: use a client without decode_responses")
+        return self._run(("DUMP", key), identity)
+
+    def restore(
+        self,
+        key: Key,
+        ttl: Seconds,
+        payload: bytes,
+        *,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        freq: int | None = None,
+    ) -> Awaitable[bool]:
+        """RESTORE: create ``key`` from a ``dump`` payload, expiring after ``ttl`` seconds (0:
+        never; with ``absttl``, ``ttl`` is a Unix time). ``ResponseError`` (``BUSYKEY``) if the
+        key exists and ``replace`` is not set, or if the payload is damaged."""
+        args: tuple[Any, ...] = (
+            "RESTORE",
+            key,
+            round(seconds(ttl) * 1000),
+            payload,
+            *flags(replace=replace, absttl=absttl),
+            *option("IDLETIME", idletime),
+            *option("FREQ", freq),
+        )
+        return self._run(args, ok)
+
+    def migrate(
+        self,
+        host: str,
+        port: int,
+        keys: Key | Iterable[Key],
+        db: int,
+        timeout: Seconds,
+        *,
+        copy: bool = False,
+        replace: bool = False,
+        auth: str | tuple[str, str] | None = None,
+    ) -> Awaitable[bool]:
+        """MIGRATE ``keys`` to another server (it connects there itself): True when moved,
+        False when none of the keys existed (``NOKEY``). ``copy`` keeps them here, ``replace``
+        overwrites there, ``auth`` is a password or ``(username, password)``."""
+        key_list: list[Key]
+        if isinstance(keys, (str, bytes)):
+            key_list, many = [keys], False
+        else:
+            key_list, many = list(keys), True
+        args: list[Any] = ["MIGRATE", host, port, "" if many else key_list[0], db]
+        args += [round(seconds(timeout) * 1000), *flags(copy=copy, replace=replace)]
+        if isinstance(auth, tuple):
+            args += ["AUTH2", auth[0], auth[1]]
+        elif auth is not None:
+            args += ["AUTH", auth]
+        if many:
+            args += ["KEYS", *key_list]
+        return self._run(tuple(args), _migrated)
+
+    def wait(self, replicas: int, timeout: Seconds) -> Awaitable[int]:
+        """WAIT until ``replicas`` replicas acknowledged this connection's writes, or
+        ``timeout`` seconds (0: forever); how many did."""
+        return self._run(("WAIT", replicas, round(seconds(timeout) * 1000)), identity)
+
+
+def _sort_args(
+    name: str,
+    key: Key,
+    by: Key | None,
+    limit: tuple[int, int] | None,
+    get: Iterable[Key],
+    desc: bool,
+    alpha: bool,
+    store: Key | None,
+) -> tuple[Any, ...]:
+    args: list[Any] = [name, key, *option("BY", by)]
+    if limit is not None:
+        args += ["LIMIT", limit[0], limit[1]]
+    for pattern in get:
+        args += ["GET", pattern]
+    args += [*flags(desc=desc, alpha=alpha), *option("STORE", store)]
+    return tuple(args)
+
+
+def _migrated(reply: Any) -> bool:
+    return reply in (b"OK", "OK")
