@@ -126,7 +126,8 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
         handle = super().call_soon(callback, *args, context=context)
-        _drop_own_frame(handle)
+        if self._debug:
+            _drop_own_frame(handle)
         if self._sleeping is not None:  # called from a trapline task while the driver sleeps
             self._wake_driver()
         return handle
@@ -139,7 +140,8 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         context: contextvars.Context | None = None,
     ) -> asyncio.TimerHandle:
         timer = super().call_at(when, callback, *args, context=context)
-        _drop_own_frame(timer)
+        if self._debug:
+            _drop_own_frame(timer)
         if self._sleeping is not None and when < self._sleep_until:
             self._wake_driver()
         return timer
@@ -464,7 +466,8 @@ def _one_pass() -> bool:
 
 def _drop_own_frame(handle: asyncio.Handle) -> None:
     """In debug mode a handle records where it was scheduled; asyncio drops its own frame
-    from that stack, and our wrapper drops its own too, so the stack ends at the caller."""
+    from that stack, and our wrapper drops its own too, so the stack ends at the caller.
+    (Called only in debug mode: ``call_soon`` is the hot path.)"""
     stack = getattr(handle, "_source_traceback", None)
     if stack:
         del stack[-1]
