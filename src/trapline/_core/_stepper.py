@@ -19,8 +19,9 @@ from types import TracebackType
 from typing import Any, TypeVar, final
 
 from ._clock import Clock, VirtualClock
+from ._coerce import coerce_coroutine
 from ._instrument import Instrument
-from ._run import Runner, _local, coerce_coroutine
+from ._run import Runner, _local
 from ._schedule import Schedule
 from ._task import Task
 

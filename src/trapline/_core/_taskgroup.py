@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar, final, overload
 
 from ._cancel import CancelScope, cancelled_error_for, reparent
+from ._coerce import coerce_coroutine
 from ._exceptions import Cancelled
-from ._run import Runner, coerce_coroutine, current_runner
+from ._run import Runner, current_runner
 from ._task import Task
 from ._traps import Abort, Park, trap
 
