@@ -502,10 +502,10 @@ def _markdown(rows: list[dict[str, Any]], when: str, python: str) -> str:
         "```",
         "",
         "*run* counts the tests that created a `TraplineEventLoop` (run = passed + failed + "
-        "errors). Tests that never created one (they drive asyncio's pure-Python test loop or "
-        "mocks) are counted apart under *no trapline loop*, with their failures in brackets; "
-        "*duplicates* are the poll/select/kqueue copies of the epoll test classes; *not run* are "
-        "the tests of the classes listed below.",
+        "errors). Tests that never created one (mocked loops, asyncio's TestLoop in the modules "
+        "named below, abstract classes) are counted apart under *no trapline loop*, with their "
+        "failures in brackets; *duplicates* are the poll/select/kqueue copies of the epoll test "
+        "classes; *not run* are the tests of the classes listed below.",
         "",
         "| module | run | passed | failed | errors | skipped | no trapline loop (failed) "
         "| duplicates | not run |",
