@@ -3,6 +3,8 @@ pipeline fast path or the general parser handles them."""
 
 import random
 
+import pytest
+
 from trapline.kv._resp import ProtocolError, RequestParser
 
 
@@ -60,10 +62,17 @@ def _random_request(rng):
     return args, _encode(args)
 
 
-def test_take_returns_what_next_command_returns_with_give_back_anywhere():
+def _same_shape_request(rng):
+    """Commands of one shape (as benchmarks and bulk loads send): the column-wise fast path."""
+    args = [b"SET", _random_arg(rng), b"v"] if rng.random() < 0.2 else [b"SET", b"key", b"v"]
+    return args, _encode(args)
+
+
+@pytest.mark.parametrize("make", [_random_request, _same_shape_request])
+def test_take_returns_what_next_command_returns_with_give_back_anywhere(make):
     rng = random.Random(2511)
     for _ in range(300):
-        requests = [_random_request(rng) for _ in range(rng.randrange(1, 30))]
+        requests = [make(rng) for _ in range(rng.randrange(1, 30))]
         expected = [args for args, _ in requests if args]
         sizes = [len(encoded) for args, encoded in requests if args]
         data = b"".join(encoded for _, encoded in requests)

@@ -13,6 +13,7 @@ an array, and ``Simple``, ``Error``, ``Map``, ``SetReply``, ``Double``, ``Bool``
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -226,8 +227,12 @@ class RequestParser:
                 and not self.auth_required
                 and self.max_bulk_len >= _SPLIT_MAX_ARG
             ):
-                self._pos = self._split(pos, batch, self._batch_sizes)
-                if batch:
+                commands: list[list[bytes]] = []
+                sizes: list[int] = []
+                self._pos = self._split(pos, commands, sizes)
+                if commands:
+                    batch.extend(commands)
+                    self._batch_sizes.extend(sizes)
                     self._batch_sizes.popleft()
                     return batch.popleft()
         return self._parse_one()
@@ -376,26 +381,48 @@ class RequestParser:
         self._args = []
         return args
 
-    def _split(
-        self, pos: int, out: deque[list[bytes]] | list[list[bytes]], sizes: deque[int] | None
-    ) -> int:
+    def _split(self, pos: int, out: list[list[bytes]], sizes: list[int] | None) -> int:
         """Fast path for pipelines: parse every complete, plain command from ``pos`` at once
         into ``out`` (and, if given, the bytes of each into ``sizes``); returns the position
         after them.
 
         Splitting on CRLF turns ``*3 $3 SET $1 k $1 v`` into tokens in one C call; a command is
         taken only if its count token is canonical ``*<n>`` and every bulk length token is
-        exactly ``$<len(arg)>`` (canonical, and no CRLF inside the argument), checked by table
-        lookups in C (``map``) rather than a Python loop over the arguments. The first command
+        exactly ``$<len(arg)>`` (canonical, and no CRLF inside the argument). The first command
         that is not that simple, or not complete, stops the batch and the general parser takes
-        over from there, errors included.
+        over from there, errors included. The checks run in C over many tokens at a time
+        (``map`` over table lookups), not in a Python loop per argument.
         """
-        tokens = bytes(self._buffer[pos:]).split(b"\r\n")
+        with memoryview(self._buffer) as view:
+            data = bytes(view[pos:])
+        tokens = data.split(b"\r\n")
         complete = len(tokens) - 1  # the last piece has no CRLF after it yet
         counts = _SPLIT_COUNTS
         length_of = _SPLIT_LENGTHS.get
-        append = out.append
         i = 0
+        head = tokens[0]
+        count = counts.get(head)
+        if count is not None and sizes is None:
+            # A run of commands of one shape (benchmarks, bulk loads): if every command has
+            # the same count token, command k starts at token k * period, and each argument
+            # position is a column of the token list, checked in one step.
+            period = 2 * count + 1
+            whole = complete // period
+            if whole > 1:
+                stop = whole * period
+                if tokens[0:stop:period].count(head) == whole:
+                    for k in range(1, period, 2):
+                        column = tokens[k + 1 : stop : period]
+                        if list(map(length_of, tokens[k:stop:period])) != list(map(len, column)):
+                            break
+                    else:
+                        columns = [tokens[k:stop:period] for k in range(2, period, 2)]
+                        out.extend(map(list, zip(*columns, strict=True)))
+                        i = stop
+        # Then command by command, with the lengths of all of them compared at the end.
+        first = i
+        taken = len(out)
+        declared: list[bytes] = []
         while i < complete:
             count = counts.get(tokens[i])
             if count is None:
@@ -403,16 +430,29 @@ class RequestParser:
             end = i + 1 + 2 * count
             if end > complete:
                 break
-            args = tokens[i + 2 : end : 2]
-            if list(map(length_of, tokens[i + 1 : end : 2])) != list(map(len, args)):
-                break
-            append(args)
+            out.append(tokens[i + 2 : end : 2])
+            declared += tokens[i + 1 : end : 2]
             if sizes is not None:
                 sizes.append(sum(map(len, tokens[i:end])) + 2 * (end - i))
             i = end
-        if not i:
-            return pos
-        return pos + sum(map(len, tokens[:i])) + 2 * i
+        if declared and list(map(length_of, declared)) != list(
+            map(len, itertools.chain.from_iterable(out[taken:]))
+        ):
+            # An argument is not what its header says: keep only the commands before it.
+            i = first
+            while True:
+                end = i + 1 + 2 * counts[tokens[i]]
+                if list(map(length_of, tokens[i + 1 : end : 2])) != list(
+                    map(len, tokens[i + 2 : end : 2])
+                ):
+                    break
+                taken += 1
+                i = end
+            del out[taken:]
+            if sizes is not None:
+                del sizes[taken:]
+        # What is left is usually the last, incomplete piece alone.
+        return pos + len(data) - sum(map(len, tokens[i:])) - 2 * (complete - i)
 
     def _inline(self) -> list[bytes] | None:
         buffer = self._buffer
