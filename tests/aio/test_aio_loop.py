@@ -430,3 +430,18 @@ def test_run_once_called_directly_runs_one_iteration():
         assert (seen, loop.time()) == (["first", "next pass", "timer"], 5.0)
     finally:
         loop.close()
+
+
+def test_a_cancelled_timer_neither_wakes_the_loop_nor_moves_virtual_time():
+    # asyncio drops cancelled timers at the head of its heap before it computes how long to
+    # wait; so does the driver, or an autojumping clock would jump to the cancelled deadline.
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.call_later(100, print).cancel()
+        loop.call_later(50, print).cancel()
+        await loop.run_in_executor(None, sum, [1, 2])  # a wait with no timer in it
+        after_thread = loop.time()
+        await asyncio.sleep(1)
+        return after_thread, loop.time(), len(loop._scheduled)
+
+    assert run(main()) == (0.0, 1.0, 0)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import heapq
 import math
 import signal
 import sys
@@ -84,6 +85,7 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
     # asyncio internals this class drives (declared here for the type checker).
     _ready: deque[asyncio.Handle]
     _scheduled: list[asyncio.TimerHandle]
+    _timer_cancelled_count: int
     _stopping: bool
     _thread_id: int | None
     _debug: bool
@@ -254,6 +256,12 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
                 deadline = self.time()
             else:
                 scheduled = self._scheduled
+                # Drop cancelled timers at the head first, as asyncio's _run_once does before
+                # it computes its select() timeout: the driver must not wake (nor, on a
+                # virtual clock, move time) for a timer that nobody waits for any more.
+                while scheduled and scheduled[0].cancelled():
+                    self._timer_cancelled_count -= 1
+                    heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
                 deadline = scheduled[0].when() if scheduled else math.inf
             self._sleep_until = deadline
             self._sleeping = self._driver
