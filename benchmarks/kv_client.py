@@ -50,9 +50,9 @@ DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 BASELINE = "redis-py"
 REFERENCE = "redis-benchmark"
 LABELS = {
-    "trapline": "trapline.kv client",
-    "redis-py": "redis-py (redis.asyncio)",
-    REFERENCE: "redis-benchmark (C, reference)",
+    "trapline": "trapline.kv",
+    "redis-py": "redis.asyncio",
+    REFERENCE: "redis-benchmark (C)",
 }
 #: The sequential job again with the client pinned to the server's CPU: a round trip then
 #: costs the client's CPU time plus the server's, with no cross-CPU wake-ups in between.
@@ -66,11 +66,27 @@ TARGET_TEXT = {
     SHARED: "sequential SET/GET, client on the server's CPU",
     "pipeline": f"pipelined batches of {BATCH}",
 }
+#: Each job's heading (short: it names a series in the chart) and what it does.
 JOB_TEXT = {
-    "sequential": "Sequential SET/GET (one task, each command awaited before the next)",
-    SHARED: "Sequential SET/GET, the client pinned to the server's CPU",
-    "pipeline": f"Pipelined batches of {BATCH} commands (SET and GET alternating, no MULTI)",
-    "concurrent": f"{TASKS} tasks sharing one client with a pool of {POOL} connections",
+    "sequential": (
+        "Sequential",
+        "SET then GET from one task, each command awaited before the next; client and server "
+        "on separate CPUs.",
+    ),
+    SHARED: (
+        "Sequential, one CPU",
+        "The same, with the client pinned to redis-server's CPU.",
+    ),
+    "pipeline": (
+        f"Pipeline of {BATCH}",
+        f"Batches of {BATCH} commands (SET and GET alternating, no MULTI), each sent and read "
+        "as one pipeline.",
+    ),
+    "concurrent": (
+        f"{TASKS} tasks, {POOL} connections",
+        f"{TASKS} tasks doing sequential SET/GET on one shared client whose pool holds at "
+        f"most {POOL} connections.",
+    ),
 }
 #: redis-benchmark arguments for the same pattern: (connections, pipeline depth, requests).
 REFERENCE_ARGS = {
@@ -243,7 +259,7 @@ def render(raw: dict[str, Any]) -> str:
     pin = raw["pin"]
     lines = [
         BEGIN,
-        "## trapline.kv client against redis-py (redis.asyncio), on a real Redis",
+        "## trapline.kv client against redis.asyncio, on a real Redis",
         "",
         "Written by `python -m benchmarks.kv_client` (`benchmarks/kv_client.py`, "
         "`kv_client_jobs.py`); rerun it rather than editing the numbers.",
@@ -298,7 +314,9 @@ def render(raw: dict[str, Any]) -> str:
     lines.append("")
     for job in raw["jobs"]:
         lines += [
-            f"### {JOB_TEXT[job]}",
+            f"### {JOB_TEXT[job][0]}",
+            "",
+            JOB_TEXT[job][1],
             "",
             "| client | ops/s (median) | min - max | ratio vs redis-py | client CPU | ops per "
             "client CPU-s | ratio (per CPU-s) |",

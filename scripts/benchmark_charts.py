@@ -150,7 +150,9 @@ def render(chart: Chart) -> bytes:
         ax.axvline(1.0, color="#424242", linestyle="--", linewidth=1)
         ax.set_xlabel(f"ratio to {chart.baseline} (1.0x = {chart.baseline}; {better})")
         ax.set_xlim(0, max(1.15, max(v for pts in chart.series.values() for *_, v in pts) * 1.2))
-        if multi_series:
+        if len(names) > 2:  # a row of them above the axes would run into the title
+            ax.legend(loc="best", fontsize=8)
+        elif multi_series:
             ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=len(names), fontsize=8)
     else:
         # Groups (N = 1, 100, 10,000) along x, one bar per framework in each.
