@@ -283,6 +283,8 @@ class Runner:
         ckpt = CHECKPOINT
         system_tasks = self.system_group._children
         schedule = self.schedule
+        # Set before the loop starts (Stepper: step_limit; run(schedule=)): one local test a pass.
+        one_at_a_time = bool(self.step_limit) or schedule is not None
         while not main._done or system_tasks:
             if ready:
                 timeout = 0.0
@@ -303,10 +305,8 @@ class Runner:
             if heap and heap[0][0] <= clock.current_time():
                 deadlines.expire(clock.current_time(), instruments)
             batch = len(ready)
-            if schedule is not None and batch:
-                batch = pick_next(schedule, ready)
-            elif self.step_limit and batch:
-                batch = 1
+            if one_at_a_time and batch:
+                batch = 1 if schedule is None else pick_next(schedule, ready)
             hooks = bool(instruments)
             while batch:
                 batch -= 1

@@ -25,7 +25,6 @@ same schedule, step for step, as long as the program's only other nondeterminism
 
 from __future__ import annotations
 
-import random
 from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, final
@@ -80,6 +79,8 @@ class RandomSchedule(Schedule):
             raise ValueError(
                 f"extra_checkpoints must be between 0 and 1, not {extra_checkpoints!r}"
             )
+        import random  # here, not at the top: `import trapline` need not load it
+
         self.seed = seed
         self._random = random.Random(seed)
         self._chance = extra_checkpoints
