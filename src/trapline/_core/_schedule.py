@@ -15,8 +15,9 @@ changes two things, and nothing else:
   into a real switch, so other tasks can run between the code before the operation and the
   operation itself.
 
-Without a schedule the loop pays one ``is not None`` test per pass (not per step) and
-``checkpoint_if_cancelled`` one attribute test; FIFO order is unchanged.
+Without a schedule the run loop costs what it did (whether each pass runs one task is decided
+before the loop starts, as for the ``Stepper``), and ``checkpoint_if_cancelled`` pays one
+attribute test; FIFO order is unchanged.
 
 ``RandomSchedule(seed)`` draws both choices from a ``random.Random(seed)``: the same seed gives the
 same schedule, step for step, as long as the program's only other nondeterminism is time (use a
