@@ -13,16 +13,16 @@ change to the explanations) without rerunning the suite.
 
 How trapline's loop is put in: the default policy's loop factory becomes ``TraplineEventLoop``
 (so ``asyncio.new_event_loop()``, ``asyncio.run``, ``asyncio.Runner`` and
-``IsolatedAsyncioTestCase`` all get it, even after a test resets the policy),
-``asyncio.SelectorEventLoop`` is replaced by it (tests that name the selector loop), two
-modules whose base class builds a bare ``BaseEventLoop`` with a mocked selector as a stand-in
-(test_runners, test_pep492) build ours, test_base_events' ``BaseEventLoopTests`` build ours
-(with the same mocked selector), the Future and Task tests written for asyncio's
-``TestLoop`` (test_futures, test_tasks) get ours on a ``VirtualClock``, and the test classes
-that build a specific loop in ``create_event_loop`` (the ``EventLoopTestsMixin`` family) build
-ours instead. Those classes come in one copy per selector (epoll, poll, select, kqueue); the
-epoll copy is run and the others are counted as duplicates, since with our loop they are the
-same tests.
+``IsolatedAsyncioTestCase`` all get it, even after a test resets the policy);
+``asyncio.SelectorEventLoop`` is replaced by it (tests that name the selector loop); the bare
+``BaseEventLoop`` with a mocked selector that test_runners, test_pep492 and test_base_events'
+``BaseEventLoopTests`` use as a stand-in becomes ours (the last keep their mocked selector);
+the Future, Task and subprocess-transport tests written for asyncio's ``TestLoop``
+(test_futures, test_tasks, test_subprocess) get ours on a ``VirtualClock``; and the test
+classes that build a specific loop in ``create_event_loop`` (the ``EventLoopTestsMixin``
+family) build ours instead. Those classes come in one copy per selector (epoll, poll, select,
+kqueue); the epoll copy is run and the others are counted as duplicates, since with our loop
+they are the same tests.
 
 Each module runs in its own process with a per-test time limit. A test *used trapline* when it
 created at least one ``TraplineEventLoop``; the others exercise asyncio pieces that never touch
@@ -156,7 +156,6 @@ NO_LOOP_EXPLAINED = {
     "event loop policy API",
     "test_protocols": "the abstract protocol classes",
     "test_runners": "a Runner whose loop factory is a mock",
-    "test_subprocess": "the base subprocess transport on TestLoop with a mocked process",
     "test_tasks": "the task introspection helpers (`_register_task`, `_enter_task`, ...) and "
     "generic-alias checks, which need no loop",
     "test_transports": "the abstract transport classes",
@@ -209,10 +208,11 @@ _DUPLICATE = re.compile(r"^(Kqueue|Poll|Select(?!or))")
 _NEW_LOOP_MODULES = {"test_buffered_proto", "test_server", "test_sslproto"}
 
 
-#: Modules whose Future and Task tests CPython runs on its ``TestLoop`` (a fake loop with a
-#: clock that a generator in each test moves): they run on trapline's loop with a virtual
-#: clock instead.
-_TEST_LOOP_MODULES = {"test_futures", "test_tasks"}
+#: Modules whose Future, Task and subprocess-transport tests CPython runs on its ``TestLoop``
+#: (a fake loop with a clock that a generator in each test moves): they run on trapline's loop
+#: with a virtual clock instead. (test_unix_events' pipe-transport tests are left on TestLoop:
+#: they check its own reader/writer bookkeeping.)
+_TEST_LOOP_MODULES = {"test_futures", "test_subprocess", "test_tasks"}
 
 
 def _retarget(name: str, module: Any, loop_class: type) -> None:
