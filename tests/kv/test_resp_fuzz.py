@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from trapline.kv._resp import ProtocolError, RequestParser
+from trapline.kv._resp import ProtocolError, RequestParser, split_args
 
 
 def _encode(args):
@@ -120,3 +120,13 @@ def test_give_back_reparses_with_the_new_limits():
         assert str(error) == "Protocol error: unauthenticated bulk length"
     else:
         raise AssertionError("expected a protocol error")
+
+
+def test_inline_lines_without_quotes_split_as_with_quotes():
+    # Unquoted lines take a shortcut; a quoted empty word at the end forces the full
+    # sdssplitargs rules, which must agree on everything before it.
+    rng = random.Random(6)
+    alphabet = b"ab \t\r\n\x0b\x0c\\x0"
+    for _ in range(20000):
+        line = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        assert split_args(line + b" ''") == [*split_args(line), b""], line

@@ -19,7 +19,8 @@ PONG = Simple("PONG")
 def ping(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise CommandError("ERR wrong number of arguments for 'ping' command")
-    if client.in_pubsub and not client.resp3:
+    if (client.channels or client.patterns or client.shard_channels) and not client.resp3:
+        # (client.in_pubsub, spelled out: PING is the benchmarks' first test)
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     return argv[1] if len(argv) == 2 else PONG
 

@@ -45,13 +45,13 @@ _LLONG_MIN = -(2**63)
 _LLONG_MAX = 2**63 - 1
 
 # The pipeline fast path recognises canonical headers by lookup instead of parsing them:
-# ``*<count>`` for commands of up to _SPLIT_MAX_ARGS words, ``$<len>`` for arguments of up to
-# _SPLIT_MAX_ARG bytes. Anything else (longer, non-canonical, malformed) is the general
+# ``*<count>`` for commands of up to _SPLIT_MAX_ARGS words; the ``$<len>`` an argument of up to
+# _SPLIT_MAX_ARG bytes must have. Anything else (longer, non-canonical, malformed) is the general
 # parser's, which also owns every error message.
 _SPLIT_MAX_ARGS = 1024
 _SPLIT_MAX_ARG = 4096
 _SPLIT_COUNTS = {b"*%d" % n: n for n in range(1, _SPLIT_MAX_ARGS + 1)}
-_SPLIT_LENGTHS = {b"$%d" % n: n for n in range(_SPLIT_MAX_ARG + 1)}
+_SPLIT_HEADERS = {n: b"$%d" % n for n in range(_SPLIT_MAX_ARG + 1)}
 
 
 class ProtocolError(Exception):
@@ -82,6 +82,10 @@ def parse_int(data: bytes | bytearray) -> int | None:
 
 def split_args(line: bytes) -> list[bytes] | None:
     """Redis ``sdssplitargs``: split an inline command; None on unbalanced quotes."""
+    if b'"' not in line and b"'" not in line and b"\v" not in line and b"\f" not in line:
+        # No quoting: words end at space, tab, CR or LF, which is what bytes.split() does
+        # once \v and \f (separators for split() only between words here) are absent.
+        return line.split()
     args: list[bytes] = []
     i, n = 0, len(line)
     spaces = b" \n\r\t\v\f"
@@ -398,14 +402,16 @@ class RequestParser:
         tokens = data.split(b"\r\n")
         complete = len(tokens) - 1  # the last piece has no CRLF after it yet
         counts = _SPLIT_COUNTS
-        length_of = _SPLIT_LENGTHS.get
+        header_of = _SPLIT_HEADERS.get
         i = 0
         head = tokens[0]
         count = counts.get(head)
-        if count is not None and sizes is None:
+        if count is not None and count <= 8 and sizes is None:
             # A run of commands of one shape (benchmarks, bulk loads): if every command has
             # the same count token, command k starts at token k * period, and each argument
-            # position is a column of the token list, checked in one step.
+            # position is a column of the token list, checked in one step. (For commands of
+            # many words the per-command loop below is quicker: a step per column costs more
+            # than a step per command.)
             period = 2 * count + 1
             whole = complete // period
             if whole > 1:
@@ -413,7 +419,7 @@ class RequestParser:
                 if tokens[0:stop:period].count(head) == whole:
                     for k in range(1, period, 2):
                         column = tokens[k + 1 : stop : period]
-                        if list(map(length_of, tokens[k:stop:period])) != list(map(len, column)):
+                        if tokens[k:stop:period] != list(map(header_of, map(len, column))):
                             break
                     else:
                         columns = [tokens[k:stop:period] for k in range(2, period, 2)]
@@ -435,15 +441,15 @@ class RequestParser:
             if sizes is not None:
                 sizes.append(sum(map(len, tokens[i:end])) + 2 * (end - i))
             i = end
-        if declared and list(map(length_of, declared)) != list(
-            map(len, itertools.chain.from_iterable(out[taken:]))
+        if declared and declared != list(
+            map(header_of, map(len, itertools.chain.from_iterable(out[taken:])))
         ):
             # An argument is not what its header says: keep only the commands before it.
             i = first
             while True:
                 end = i + 1 + 2 * counts[tokens[i]]
-                if list(map(length_of, tokens[i + 1 : end : 2])) != list(
-                    map(len, tokens[i + 2 : end : 2])
+                if tokens[i + 1 : end : 2] != list(
+                    map(header_of, map(len, tokens[i + 2 : end : 2]))
                 ):
                     break
                 taken += 1

@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 import trapline
 from trapline.lowlevel import ParkingLot, Task, current_task, park, reschedule
@@ -43,6 +43,8 @@ _PUBSUB_ALLOWED = {
 }
 
 QUEUED = Simple("QUEUED")
+# Encoded status replies ("+OK\r\n"), by their text: most replies of writes are one of a few.
+_SIMPLE_REPLIES: dict[str, bytes] = {}
 
 
 class ServerConfig:
@@ -199,7 +201,7 @@ class Server:
         self.aof: Any = None
         # Plain commands (no subcommands) by their names as clients send them ("GET", "get"):
         # one dict lookup instead of lower() and a lookup, filled as names are first seen.
-        self._fast_commands: dict[bytes, Command] = {}
+        self._fast_commands: dict[bytes, _FastEntry] = {}
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -525,38 +527,38 @@ class Server:
     ) -> bool:
         """Run ``commands`` in order, encoding their replies into ``out``; False means close
         the connection at once. Not a checkpoint unless a command blocks (BLPOP...)."""
-        # The fast path, per command, is ``execute()``'s with its checks inlined: a plain
+        # The fast path, per command, is ``execute()``'s with its checks hoisted: a plain
         # command (looked up by its name as sent) from an ordinary client, run and encoded
-        # without further calls for the common reply types.
+        # without further calls for the common reply types. Whether the client is ordinary
+        # (authenticated, not in MULTI, not subscribed), closing, or needs the rest parsed
+        # again is looked at once, and again only after a command that may change it: one
+        # that is neither "write" nor "readonly" (in Redis's command table those flags mark
+        # keyspace commands; MULTI, AUTH, SUBSCRIBE, QUIT, CLIENT... have neither) or that
+        # blocked (other clients ran meanwhile).
         fast = self._fast_commands
+        simple_replies = _SIMPLE_REPLIES
         stats = self.stats
+        ordinary = _is_ordinary(client)
         for done, argv in enumerate(commands, 1):
-            cmd = fast.get(argv[0])
-            if (
-                cmd is not None
-                and client.multi is None
-                and client.authenticated
-                and not client.channels
-                and not client.patterns
-                and not client.shard_channels
-                and (cmd.arity == len(argv) or (cmd.arity < 0 and len(argv) >= -cmd.arity))
-            ):
+            entry = fast.get(argv[0])
+            if entry is not None and ordinary and entry.min_args <= len(argv) <= entry.max_args:
                 stats["total_commands_processed"] += 1
-                client.last_command = cmd.name_bytes
+                client.last_command = entry.name
                 try:
-                    reply = cmd.handler(client, argv)  # type: ignore[misc]
+                    reply = entry.handler(client, argv)
                 except CommandError as error:
                     reply = error.reply
                 else:
-                    if self.write_hooks and "write" in cmd.flags:
+                    if entry.write and self.write_hooks:
                         kind = type(reply)
                         if kind is not Error and kind is not Blocked:
                             for hook in self.write_hooks:
-                                hook(client, cmd.name, argv, reply)
+                                hook(client, entry.command.name, argv, reply)
                 if self._ready:
                     self.serve_blocked()
+                settled = entry.keyspace
             else:
-                if cmd is None:
+                if entry is None:
                     name = argv[0]
                     if len(name) in (4, 5) and name.lower() in (b"post", b"host:"):
                         logger.warning("possible security attack (HTTP to the kv port); closing")
@@ -564,12 +566,14 @@ class Server:
                     known = COMMANDS.get(name.lower())
                     if (
                         known is not None
+                        and known.handler is not None
                         and not known.subcommands
                         and len(name) <= 32
                         and len(fast) < 4096
                     ):
-                        fast[name] = known
+                        fast[name] = _FastEntry(known, known.handler)
                 reply = self._execute(client, argv)
+                settled = False
             if client.pushes:
                 # Pushes the command made (pub/sub confirmations, a message to itself)
                 # precede its reply, as in Redis's single output buffer.
@@ -577,7 +581,12 @@ class Server:
                 client.pushes.clear()
             kind = type(reply)
             if kind is Simple:
-                out += b"+%s\r\n" % reply.encode()
+                encoded = simple_replies.get(reply)
+                if encoded is None:
+                    encoded = b"+%s\r\n" % reply.encode()
+                    if len(simple_replies) < 256:
+                        simple_replies[reply] = encoded
+                out += encoded
             elif kind is bytes:
                 out += b"$%d\r\n%s\r\n" % (len(reply), reply)
             elif kind is int:
@@ -590,15 +599,19 @@ class Server:
                         await client.send(stream, out)
                         out.clear()
                     reply = await self.block(client, reply, argv)
+                    settled = False
                 encode(reply, out, client.resp3)
-            if client.closing:
-                break
-            if client.authenticated == parser.auth_required:
-                # AUTH or HELLO authenticated the client, or RESET made it unauthenticated:
-                # the rest of the batch was parsed with the other limits; parse it again.
-                parser.auth_required = not client.authenticated
-                parser.give_back(done)
-                break
+            if not settled:
+                if client.closing:
+                    break
+                if client.authenticated == parser.auth_required:
+                    # AUTH or HELLO authenticated the client, or RESET made it
+                    # unauthenticated: the rest of the batch was parsed with the other
+                    # limits; parse it again.
+                    parser.auth_required = not client.authenticated
+                    parser.give_back(done)
+                    break
+                ordinary = _is_ordinary(client)
         return True
 
     def run_flush_hooks(self) -> None:
@@ -664,3 +677,33 @@ class _BlockedReason:
     def __str__(self) -> str:
         names = " ".join(key.decode("utf-8", "replace") for key in self.keys)
         return f"kv client blocked on {names}"
+
+
+def _is_ordinary(client: Client) -> bool:
+    """May ``client``'s commands take the fast path (authenticated, not in MULTI, no
+    subscriptions)?"""
+    return (
+        client.multi is None
+        and client.authenticated
+        and not client.channels
+        and not client.patterns
+        and not client.shard_channels
+    )
+
+
+@final
+class _FastEntry:
+    """What the batch loop needs of a plain command, in slots (one lookup per field)."""
+
+    __slots__ = ("command", "handler", "keyspace", "max_args", "min_args", "name", "write")
+
+    def __init__(self, command: Command, handler: Callable[[Client, list[bytes]], Any]) -> None:
+        self.command = command
+        self.handler = handler
+        arity = command.arity
+        self.min_args = arity if arity > 0 else -arity
+        self.max_args = arity if arity > 0 else 1 << 62
+        self.name = command.name_bytes
+        self.write = "write" in command.flags
+        # Keyspace commands leave the connection's state alone (see Server._run_batch).
+        self.keyspace = self.write or "readonly" in command.flags
