@@ -77,6 +77,22 @@ del _install_from_environment
 
 __version__ = "0.1.0"
 
+# Submodules reachable as attributes after a bare ``import trapline`` (the README writes
+# ``trapline.testing.VirtualClock()`` and ``trapline.to_thread.run_sync``), imported on first use
+# rather than up front: ``trapline.aio`` costs asyncio's import, ``trapline.kv`` a whole server.
+_LAZY_SUBMODULES = frozenset(
+    {"aio", "from_thread", "kv", "socket", "testing", "to_thread", "tracing"}
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "TASK_STATUS_IGNORED",
     "AsyncFile",

@@ -1,0 +1,43 @@
+"""What a newcomer meets first: names the README uses work after a bare ``import trapline``, and
+the command-line tools answer mistakes with one readable line instead of a traceback."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    # A fresh interpreter: in this one every submodule is imported already.
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_submodules_are_attributes_after_a_bare_import():
+    done = run_python(
+        """
+        import sys
+        import trapline
+
+        lazy = ["aio", "from_thread", "kv", "socket", "testing", "to_thread", "tracing"]
+        print([f"trapline.{name}" in sys.modules for name in lazy], "asyncio" in sys.modules)
+        clock = trapline.testing.VirtualClock()
+        print(trapline.run(trapline.to_thread.run_sync, len, "abc", clock=clock))
+        print(trapline.kv.connect.__module__, trapline.aio.run_asyncio.__name__)
+        try:
+            trapline.no_such_name
+        except AttributeError as error:
+            print(error)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[False, False, False, False, False, False, False] False",
+        "3",
+        "trapline.kv._client run_asyncio",
+        "module 'trapline' has no attribute 'no_such_name'",
+    ]
