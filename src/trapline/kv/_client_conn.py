@@ -13,6 +13,12 @@ either idle or lent to a token holder), waiters are served in FIFO order, and a 
 borrows nothing. An idle connection the server closed meanwhile (restart, ``CLIENT KILL``, idle
 timeout) is noticed when it is taken (its socket is readable: EOF) and replaced, so the next
 command after a drop reconnects transparently; a drop *during* a command is ``ConnectionLost``.
+
+The command path is kept to one pass of the run loop: ``Pool.acquire_nowait`` hands over an
+idle connection without a checkpoint, ``Connection.write`` tries one ``write(2)`` on the plain
+socket before falling back to the stream, and ``Connection.read`` parks in ``wait_readable``
+and reads the socket itself. Going through the limiter's ``acquire`` and the stream's
+``send_all``/``recv`` cost three passes (and three epoll polls) per command.
 """
 
 from __future__ import annotations
