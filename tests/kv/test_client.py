@@ -592,3 +592,24 @@ def test_parser_many_replies_in_one_feed_and_buffer_compaction():
     assert parser.next() is NEED_MORE
     parser.feed(b"+x\r\n")
     assert parser.next() == b"x" and parser.buffered() == 0
+
+
+async def test_a_closed_connection_is_not_touched_through_its_old_fd(url):
+    from trapline.kv._client_conn import Connection
+
+    address = parse_url(url).addresses[0]
+    conn = await Connection.open(address, trapline.kv.connect(url).options)
+    conn.close_now()
+    # The next file gets the lowest free fd number: very likely the one just freed. Neither
+    # direction may use it; both go through the stream, which knows it was closed.
+    mine, peer = socket.socketpair()
+    with mine, peer:
+        peer.sendall(b"+OK\r\n")
+        with pytest.raises(trapline.kv.ConnectionLost):
+            await conn.write((("SET", "k", "v"),))
+        with pytest.raises(trapline.kv.ConnectionLost):
+            await conn.read()
+        assert mine.recv(100) == b"+OK\r\n"  # still there: not read by the closed connection
+        peer.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            peer.recv(100)  # and nothing was written

@@ -236,7 +236,9 @@ class Connection:
         out = bytearray()
         for args in commands:
             encode_command(args, out)
-        fd = self._fd
+        # A broken connection may be closed already, its fd number reused by another file: only
+        # the stream (which knows it is closed) may touch it then.
+        fd = -1 if self.broken else self._fd
         if fd >= 0:
             # One write(2) on the non-blocking socket. The stream's send_all would add a
             # schedule point after it: a whole extra pass of the run loop (and an epoll poll)
@@ -277,7 +279,7 @@ class Connection:
         reply = parser.next()
         if reply is not NEED_MORE:
             return reply
-        fd = self._fd
+        fd = -1 if self.broken else self._fd  # as in write()
         try:
             while True:
                 if fd >= 0:
