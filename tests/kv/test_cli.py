@@ -81,3 +81,55 @@ def test_config_file(tmp_path):
     assert config.get("port") == "7778"
     assert config.get("appendonly") == "yes"
     assert config.get("requirepass") == "secret"
+
+
+def _serve(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trapline", "kv", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_a_taken_port_is_one_line_and_status_1(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _serve("--port", str(port), cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        f"ERROR trapline.kv could not serve on 127.0.0.1:{port}: "
+        "[Errno 98] Address already in use\n"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_wrong_numbers_are_refused_before_starting(tmp_path):
+    (tmp_path / "kv.conf").write_text("port six\n")
+    done = _serve("kv.conf", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "trapline kv serve: port must be a whole number, not 'six'\n",
+    )
+    # bind() would take 99999 as 34463: a typo must not serve on another port.
+    done = _serve("--port", "99999", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "trapline kv serve: port must be from 0 to 65535, not 99999\n",
+    )
+
+
+def test_unknown_config_names_are_logged_and_ignored(tmp_path, caplog):
+    from trapline.kv._cli import config_from_args
+
+    path = tmp_path / "kv.conf"
+    path.write_text("daemonize no\nport 7777\n")
+    config = config_from_args([str(path)])
+    assert config.get("port") == "7777"
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}:1: 'daemonize' is not a trapline.kv setting; ignored"
+    ]

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import trapline
@@ -35,8 +35,10 @@ _OPTIONS = {
 
 
 def read_config_file(path: str) -> dict[str, str]:
-    """Parse a Redis-style config file into ``{name: value}``."""
+    """Parse a Redis-style config file into ``{name: value}``; names the server does not know
+    are logged and kept (a redis.conf has many that do not apply here)."""
     settings: dict[str, str] = {}
+    known = ServerConfig().values
     with open(path, encoding="utf-8") as file:
         for number, raw in enumerate(file, 1):
             line = raw.strip()
@@ -45,6 +47,10 @@ def read_config_file(path: str) -> dict[str, str]:
             name, _, value = line.partition(" ")
             if not value:
                 raise SystemExit(f"{path}:{number}: expected 'name value', got {line!r}")
+            if name.lower() not in known:
+                logger.warning(
+                    "%s:%d: %r is not a trapline.kv setting; ignored", path, number, name
+                )
             settings[name.lower()] = value.strip().strip('"')
     return settings
 
@@ -75,7 +81,13 @@ def config_from_args(argv: Sequence[str] | None) -> ServerConfig:
         if value is not None:
             settings[name] = value
     config = ServerConfig()
-    config.values.update({name: str(value) for name, value in settings.items()})
+    for name, value in settings.items():
+        # The server reads these with int(): a wrong one would fail deep inside the run.
+        if config.values.get(name, "x").isdigit() and not str(value).isdigit():
+            raise SystemExit(f"trapline kv serve: {name} must be a whole number, not {value!r}")
+        if name == "port" and not 0 <= int(value) <= 65535:  # bind() would silently wrap it
+            raise SystemExit(f"trapline kv serve: port must be from 0 to 65535, not {value}")
+        config.values[name] = str(value)
     return config
 
 
@@ -130,4 +142,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         trapline.run(serve, server)
     except KeyboardInterrupt:
         logger.info("trapline.kv stopped (Ctrl-C)")
+    except BaseExceptionGroup as group:
+        # An OSError (the port is taken, the data directory is not writable) is the user's to
+        # fix, not a bug: say it in one line instead of four nested task-group tracebacks.
+        leaves = list(_leaves(group))
+        if len(leaves) != 1 or not isinstance(leaves[0], OSError):
+            raise
+        address = f"{config.get('bind').split()[0]}:{config.get('port')}"
+        logger.error("trapline.kv could not serve on %s: %s", address, leaves[0])
+        return 1
     return 0
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error
