@@ -41,3 +41,18 @@ def test_submodules_are_attributes_after_a_bare_import():
         "trapline.kv._client run_asyncio",
         "module 'trapline' has no attribute 'no_such_name'",
     ]
+
+
+def test_trace_of_a_missing_script_or_module_says_so_and_writes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    from trapline.__main__ import main as cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli(["trace", "nosuch.py"]) == 2
+    assert cli(["trace", "-o", "t.html", "-m", "nosuch.module"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "trapline trace: can't open file 'nosuch.py': no such file",
+        "trapline trace: no module named 'nosuch.module'",
+    ]
+    assert list(tmp_path.iterdir()) == []

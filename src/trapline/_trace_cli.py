@@ -9,6 +9,7 @@ written: ``-o x.html`` as the self-contained timeline page, anything else as Chr
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import runpy
 import sys
@@ -83,6 +84,13 @@ def main(argv: Sequence[str]) -> int:
             print(f"trapline trace: {error}", file=sys.stderr)
             return 2
         return 0
+    # As python itself says it, and before anything runs: no empty trace to clobber a good one.
+    if script is not None and not os.path.isfile(script):
+        print(f"trapline trace: can't open file {script!r}: no such file", file=sys.stderr)
+        return 2
+    if module is not None and not _module_exists(module):
+        print(f"trapline trace: no module named {module!r}", file=sys.stderr)
+        return 1
     trace = ChromeTrace()
     status = 0
     saved_argv, saved_path = sys.argv[:], sys.path[:]
@@ -117,3 +125,15 @@ def main(argv: Sequence[str]) -> int:
         file=sys.stderr,
     )
     return status
+
+
+def _module_exists(name: str) -> bool:
+    # find_spec imports the parent packages, as running the module would do anyway.
+    saved_path = sys.path[:]
+    sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+    finally:
+        sys.path[:] = saved_path
