@@ -288,6 +288,9 @@ class Connection:
                     # failed read; the stream's recv would add its claim and a cancel check
                     # (a connection is only ever touched by its one borrower).
                     await wait_readable(fd)
+                    if self.broken:  # closed by another task after the wake-up was queued
+                        fd = -1
+                        continue
                     try:
                         data = os.read(fd, 65536)
                     except BlockingIOError:
