@@ -5,6 +5,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+import trapline
+
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
     # A fresh interpreter: in this one every submodule is imported already.
@@ -56,3 +60,19 @@ def test_trace_of_a_missing_script_or_module_says_so_and_writes_nothing(
         "trapline trace: no module named 'nosuch.module'",
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_result_of_an_unfinished_task_says_how_to_wait_for_it():
+    async def cube(x):
+        await trapline.sleep(1)
+        return x**3
+
+    async with trapline.TaskGroup() as tg:
+        task = tg.spawn(cube, 3)
+        with pytest.raises(RuntimeError) as caught:
+            task.result()
+        assert str(caught.value) == (
+            "task 'cube-1' has not finished yet (`await task` waits for it; after its task "
+            "group's `async with` block every task has finished)"
+        )
+        assert await task == 27

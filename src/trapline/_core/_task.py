@@ -151,7 +151,10 @@ class Task:
         """The task's return value; raises its error, or ``TaskCancelled``, or ``RuntimeError``
         if it has not finished yet."""
         if not self._done:
-            raise RuntimeError(f"task {self.name!r} has not finished yet")
+            raise RuntimeError(
+                f"task {self.name!r} has not finished yet (`await task` waits for it; after its "
+                "task group's `async with` block every task has finished)"
+            )
         error = self._error
         if error is None:
             return self._result
