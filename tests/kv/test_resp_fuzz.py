@@ -56,7 +56,12 @@ def _random_request(rng):
         return [], b"*0\r\n"
     if kind < 0.2:
         words = [b"SET"] + [b"w%d" % rng.randrange(1000) for _ in range(rng.randrange(0, 4))]
-        return words, b" ".join(words) + b"\r\n"
+        if rng.random() < 0.3:  # a quoted word with a space in it
+            words.append(b"q %d" % rng.randrange(10))
+            line = b" ".join(words[:-1]) + b' "' + words[-1] + b'"'
+        else:
+            line = b" ".join(words)
+        return words, line + rng.choice([b"\r\n", b"\n"])
     if kind < 0.3:  # longer than the fast path takes
         args.append(b"y" * rng.randrange(4000, 5000))
     return args, _encode(args)

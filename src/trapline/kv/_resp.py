@@ -169,6 +169,7 @@ class RequestParser:
         "_buffer",
         "_bulk_len",
         "_error",
+        "_given_back",
         "_mark",
         "_multibulk_len",
         "_pos",
@@ -186,6 +187,7 @@ class RequestParser:
         self._batch_sizes: deque[int] = deque()  # bytes of each batched command
         # A protocol error that take() found after complete commands: the next call raises it.
         self._error: ProtocolError | None = None
+        self._given_back = False
         # What give_back() replays from: where the last take() began (a command boundary), how
         # many commands it had returned by then, and whether it parsed with auth_required.
         self._mark = (0, 0, False)
@@ -241,6 +243,11 @@ class RequestParser:
                     return batch.popleft()
         return self._parse_one()
 
+    def has_more(self) -> bool:
+        """True if ``take()`` has something to return or raise before more input comes: commands
+        given back, or bad input found after the last batch."""
+        return self._given_back or self._error is not None
+
     def take(self) -> list[list[bytes]]:
         """Every complete command received so far, in order (empty commands are dropped).
 
@@ -248,6 +255,7 @@ class RequestParser:
         the commands before it still run (as in Redis); it is raised at once when it comes
         first. ``give_back()`` returns commands that were not run to the input.
         """
+        self._given_back = False
         error = self._error
         if error is not None:
             self._error = None
@@ -267,8 +275,13 @@ class RequestParser:
         mid_command = self._multibulk_len > 0
         while True:
             pos = self._pos
-            if split and self._multibulk_len == 0 and pos < len(buffer) and buffer[pos] == 0x2A:
-                self._pos = self._split(pos, commands, None)
+            if self._multibulk_len == 0 and pos < len(buffer):
+                if buffer[pos] != 0x2A:  # inline commands (as typed in telnet)
+                    newline = buffer.find(b"\n", pos)
+                    if newline != -1 and newline + 1 < len(buffer):  # more than one line
+                        self._pos = self._split_inline(pos, commands)
+                elif split:
+                    self._pos = self._split(pos, commands, None)
             try:
                 argv = self._parse_one()
             except ProtocolError as error:
@@ -309,6 +322,7 @@ class RequestParser:
         self._bulk_len = -1
         self._args = []
         self._error = None
+        self._given_back = True
         self._mark = (self._pos, 0, auth_required)
 
     def _parse_one(self) -> list[bytes] | None:
@@ -459,6 +473,40 @@ class RequestParser:
                 del sizes[taken:]
         # What is left is usually the last, incomplete piece alone.
         return pos + len(data) - sum(map(len, tokens[i:])) - 2 * (complete - i)
+
+    def _split_inline(self, pos: int, out: list[list[bytes]]) -> int:
+        """Every complete inline command from ``pos`` on, up to the next multibulk one (a line
+        starting with ``*``) or a line the general parser must refuse; returns the position
+        after them. The same rules as ``_inline``, a line at a time."""
+        with memoryview(self._buffer) as view:
+            data = bytes(view[pos:])
+        lines = data.split(b"\n")
+        # Without quotes, \v, \f or NUL anywhere, every line splits as bytes.split() does
+        # (see split_args; a CR is a separator like a space).
+        plain = not (
+            b'"' in data or b"'" in data or b"\v" in data or b"\f" in data or b"\0" in data
+        )
+        consumed = 0
+        for index in range(len(lines) - 1):  # the last piece has no LF after it yet
+            line = lines[index]
+            if line[:1] == b"*":
+                break
+            if plain:
+                consumed += len(line) + 1
+                words = line.split()
+                if words:
+                    out.append(words)
+                continue
+            text = line[:-1] if line[-1:] == b"\r" else line
+            if b"\0" in text:
+                text = text.split(b"\0", 1)[0]
+            args = split_args(text)
+            if args is None:
+                break
+            consumed += len(line) + 1
+            if args:
+                out.append(args)
+        return pos + consumed
 
     def _inline(self) -> list[bytes] | None:
         buffer = self._buffer

@@ -498,7 +498,7 @@ class Server:
             # Everything this read completed runs as one batch whose replies go out in one
             # send: at most 64 KiB of input per turn, so a deep pipeline cannot starve the
             # other clients (the recv above waits for the loop's next poll).
-            while not client.closing:
+            while True:
                 try:
                     commands = parser.take()
                 except ProtocolError as error:
@@ -507,10 +507,10 @@ class Server:
                         self.run_flush_hooks()
                     await client.send(stream, out)
                     return
-                if not commands:
-                    break
-                if not await self._run_batch(client, stream, parser, commands, out):
+                if commands and not await self._run_batch(client, stream, parser, commands, out):
                     return
+                if client.closing or not parser.has_more():
+                    break
             if out:
                 if self.flush_hooks:
                     self.run_flush_hooks()
