@@ -283,8 +283,7 @@ class Runner:
         ckpt = CHECKPOINT
         system_tasks = self.system_group._children
         schedule = self.schedule
-        # Set before the loop starts (Stepper: step_limit; run(schedule=)): one local test a pass.
-        one_at_a_time = bool(self.step_limit) or schedule is not None
+        one_at_a_time = bool(self.step_limit) or schedule is not None  # both set before the loop
         while not main._done or system_tasks:
             if ready:
                 timeout = 0.0
@@ -748,9 +747,10 @@ async def checkpoint_if_cancelled() -> None:
     run (unless the run's ``Schedule.extra_checkpoint`` asks for a switch here, to explore other
     orders). Raises ``Cancelled`` when an enclosing scope is cancelled.
     """
-    task = current_task()
+    runner = current_runner()  # current_task() inlined: every try-first operation comes here
+    task: Any = runner.current_task  # never None in an async function
     if task._cancel_pending or (
-        (schedule := task._runner.schedule) is not None and schedule.extra_checkpoint(task)
+        runner.schedule is not None and runner.schedule.extra_checkpoint(task)
     ):
         await trap(CHECKPOINT)
 
