@@ -81,6 +81,8 @@ def test_explore_finds_the_race_and_replay_reproduces_it_step_for_step():
     assert f"two_withdrawals failed on run {failure.run} of 200 (seed {failure.seed})" in message
     assert "AssertionError: overdrawn: -30" in message
     assert f"trapline.testing.replay(two_withdrawals, {failure.seed}, on_step=print)" in message
+    assert failure.reproduced  # explore ran the seed again and got the same steps and error
+    assert "did not fail the same way" not in message
 
     steps = []
     with pytest.raises(AssertionError, match="overdrawn: -30"):
@@ -166,6 +168,25 @@ def test_explore_reports_an_order_dependent_deadlock():
     assert isinstance(caught.value.__cause__, trapline.DeadlockError)
     with pytest.raises(trapline.DeadlockError):
         replay(lock_order_inversion, caught.value.seed)
+
+
+def test_a_failure_that_does_not_reproduce_is_flagged():
+    runs = []
+
+    async def fails_on_its_third_call():
+        runs.append(None)  # state kept from run to run: the seed is not the whole story
+        await trapline.sleep(0)
+        assert len(runs) != 3
+
+    with pytest.raises(ExplorationFailure) as caught:
+        explore(fails_on_its_third_call, runs=10, seed=0)
+    assert caught.value.run == 3
+    assert len(runs) == 4  # the check ran seed 2 again, and it passed
+    assert not caught.value.reproduced
+    assert (
+        "But running seed 2 again did not fail the same way: the test depends on something "
+        "besides its schedule"
+    ) in str(caught.value)
 
 
 def test_explore_takes_arguments_through_partial():

@@ -53,17 +53,29 @@ class ExplorationFailure(Exception):
 
     ``run`` is the failing run's number (from 1) out of ``runs``; ``steps`` is that run's step
     sequence (``StepEvent``s, as ``Stepper.events`` lists them), the same that ``replay(test,
-    seed, on_step=...)`` reports.
+    seed, on_step=...)`` reports. ``reproduced`` says whether running the seed once more took the
+    same steps to the same kind of error (if not, the message says so: the test depends on
+    something besides its schedule, and replaying the seed may not show the failure).
     """
 
     __module__ = "trapline.testing"  # tracebacks name it where users import it from
 
-    def __init__(self, message: str, *, seed: int, run: int, runs: int, steps: list[StepEvent]):
+    def __init__(
+        self,
+        message: str,
+        *,
+        seed: int,
+        run: int,
+        runs: int,
+        steps: list[StepEvent],
+        reproduced: bool,
+    ) -> None:
         super().__init__(message)
         self.seed = seed
         self.run = run
         self.runs = runs
         self.steps = steps
+        self.reproduced = reproduced
 
 
 class _StepRecorder(Instrument):
@@ -88,6 +100,10 @@ class _StepRecorder(Instrument):
         else:
             event = StepEvent(index, now, task, "checkpoint")
         self._on_step(event)
+
+
+def _key(steps: list[StepEvent]) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple((event.task.name, event.kind, event.wait_reason) for event in steps)
 
 
 def _run_once(
@@ -155,7 +171,8 @@ def explore(
     Returns an ``ExplorationSummary`` when every run passes. The first run that raises (an
     ``Exception``, an exception group, or ``Cancelled``) ends the exploration with
     ``ExplorationFailure``, chained to that error, whose message gives the seed to pass to
-    ``replay``. Not async: call it outside ``trapline.run`` (``KeyboardInterrupt`` propagates).
+    ``replay``; before raising it, the failing seed is run once more to check that it fails the
+    same way. Not async: call it outside ``trapline.run`` (``KeyboardInterrupt`` propagates).
     """
     __tracebackhide__ = True  # pytest: the test's error and this failure are what matter
     _check(test_fn, extra_checkpoints)
@@ -170,10 +187,17 @@ def explore(
         try:
             _run_once(test_fn, run_seed, extra_checkpoints, steps.append)
         except (Exception, BaseExceptionGroup, Cancelled) as error:
+            again: list[StepEvent] = []
+            try:
+                _run_once(test_fn, run_seed, extra_checkpoints, again.append)
+                same = False
+            except (Exception, BaseExceptionGroup, Cancelled) as second:
+                same = type(second) is type(error) and _key(again) == _key(steps)
+                del second
             raise _failure(
-                test_fn, error, run_seed, number, runs, extra_checkpoints, steps
+                test_fn, error, run_seed, number, runs, extra_checkpoints, steps, same
             ) from error
-        schedules.add(tuple((event.task.name, event.kind, event.wait_reason) for event in steps))
+        schedules.add(_key(steps))
     return ExplorationSummary(seed, runs, len(schedules))
 
 
@@ -185,6 +209,7 @@ def _failure(
     runs: int,
     extra_checkpoints: float,
     steps: list[StepEvent],
+    reproduced: bool,
 ) -> ExplorationFailure:
     name = _name(test_fn)
     extra = (
@@ -197,7 +222,15 @@ def _failure(
         f"Replay that schedule step by step with "
         f"trapline.testing.replay({name}, {seed}{extra}, on_step=print)"
     )
-    return ExplorationFailure(message, seed=seed, run=number, runs=runs, steps=steps)
+    if not reproduced:
+        message += (
+            f"\nBut running seed {seed} again did not fail the same way: the test depends on "
+            "something besides its schedule (threads, real I/O, unseeded randomness, state kept "
+            "from run to run), so replaying it may not show this failure."
+        )
+    return ExplorationFailure(
+        message, seed=seed, run=number, runs=runs, steps=steps, reproduced=reproduced
+    )
 
 
 def replay(
