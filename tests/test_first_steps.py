@@ -76,3 +76,21 @@ async def test_result_of_an_unfinished_task_says_how_to_wait_for_it():
             "group's `async with` block every task has finished)"
         )
         assert await task == 27
+
+
+def test_tracebacks_name_public_exceptions_as_users_import_them():
+    import traceback
+
+    public = [
+        name
+        for name in trapline.__all__
+        if isinstance(getattr(trapline, name), type)
+        and issubclass(getattr(trapline, name), BaseException)
+    ]
+    assert [getattr(trapline, name).__module__ for name in public] == ["trapline"] * len(public)
+    assert len(public) == 11
+    with pytest.raises(trapline.DeadlockError) as caught:
+        trapline.run(trapline.Event().wait)
+    assert traceback.format_exception_only(caught.value)[0].startswith(
+        "trapline.DeadlockError: every task is waiting and nothing can ever wake any of them:\n"
+    )

@@ -75,6 +75,24 @@ from .monitor import _install_from_environment
 _install_from_environment()  # TRAPLINE_MONITOR set: serve the monitor in every run
 del _install_from_environment
 
+# Tracebacks name the public exceptions where they are imported from: "trapline.DeadlockError",
+# not "trapline._core._exceptions.DeadlockError".
+for _error in (
+    BrokenResourceError,
+    BusyResourceError,
+    Cancelled,
+    ClosedResourceError,
+    DeadlockError,
+    EndOfChannel,
+    IncompleteReadError,
+    LimitOverrunError,
+    RunFinishedError,
+    TaskCancelled,
+    WouldBlock,
+):
+    _error.__module__ = __name__
+del _error
+
 __version__ = "0.1.0"
 
 # Submodules reachable as attributes after a bare ``import trapline`` (the README writes
