@@ -4,6 +4,7 @@ the command-line tools answer mistakes with one readable line instead of a trace
 import subprocess
 import sys
 import textwrap
+import types
 
 import pytest
 
@@ -94,3 +95,36 @@ def test_tracebacks_name_public_exceptions_as_users_import_them():
     assert traceback.format_exception_only(caught.value)[0].startswith(
         "trapline.DeadlockError: every task is waiting and nothing can ever wake any of them:\n"
     )
+
+
+def test_asyncio_used_without_trapline_aio_says_what_to_do():
+    import asyncio
+
+    async def main():
+        await asyncio.sleep(1)
+
+    with pytest.raises(RuntimeError) as caught:
+        trapline.run(main)
+    assert str(caught.value) == "no running event loop"
+    assert caught.value.__notes__ == [
+        "asyncio code does not run directly inside trapline.run(): await it through "
+        "trapline.aio.run_asyncio(coro) (see docs/asyncio.md), or use trapline's own "
+        "equivalent (trapline.sleep for asyncio.sleep)"
+    ]
+
+    async def gathered():  # the error leaves two tasks: still one note
+        await trapline.gather(main())
+
+    with pytest.raises(RuntimeError) as caught:
+        trapline.run(gathered)
+    assert len(caught.value.__notes__) == 1
+
+    @types.coroutine
+    def foreign_trap():  # what an asyncio Future's __await__ does: yield itself to its loop
+        yield "a foreign loop's message"
+
+    async def awaits_a_future():
+        await foreign_trap()
+
+    with pytest.raises(RuntimeError, match=r"through trapline\.aio\.run_asyncio\(coro\)\)$"):
+        trapline.run(awaits_a_future)

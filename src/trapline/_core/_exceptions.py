@@ -85,3 +85,21 @@ class DeadlockError(RuntimeError):
 
 class RunFinishedError(RuntimeError):
     """The ``trapline.run`` that a handle belonged to has already finished."""
+
+
+_ASYNCIO_HINT = (
+    "asyncio code does not run directly inside trapline.run(): await it through "
+    "trapline.aio.run_asyncio(coro) (see docs/asyncio.md), or use trapline's own "
+    "equivalent (trapline.sleep for asyncio.sleep)"
+)
+
+
+def explain_foreign_error(error: BaseException) -> None:
+    """Add a note saying what to do to the errors asyncio raises when it is used inside
+    trapline.run() without trapline.aio. Called on the error path of a finished task only."""
+    if (
+        type(error) is RuntimeError
+        and error.args == ("no running event loop",)
+        and _ASYNCIO_HINT not in getattr(error, "__notes__", ())
+    ):
+        error.add_note(_ASYNCIO_HINT)

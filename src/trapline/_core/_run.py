@@ -36,7 +36,7 @@ from ._cancel import CancelScope, cancelled_error_for
 from ._clock import Clock, SystemClock
 from ._coerce import coerce_coroutine
 from ._deadlines import Deadlines
-from ._exceptions import Cancelled, DeadlockError
+from ._exceptions import Cancelled, DeadlockError, explain_foreign_error
 from ._instrument import Instrument, Instruments
 from ._io import make_backend
 from ._schedule import Schedule, pick_next
@@ -212,6 +212,8 @@ class Runner:
             # Drop the run loop's own frame: tracebacks start at the task's coroutine.
             if tb is not None and tb.tb_frame.f_code is _LOOP_CODE:
                 error.__traceback__ = tb.tb_next
+            if type(error) is RuntimeError:  # not a call per cancelled task
+                explain_foreign_error(error)
         group = task._group
         if group is not None:
             group._child_exited(task)
@@ -375,7 +377,7 @@ class Runner:
         error = RuntimeError(
             f"task {task.name!r} yielded {message!r} to the trapline scheduler, which only "
             "understands trapline's own awaitables (was an asyncio or trio awaitable used inside "
-            "trapline.run?)"
+            "trapline.run? asyncio code runs here through trapline.aio.run_asyncio(coro))"
         )
         # A foreign awaitable's bare ``yield`` cannot unwrap a ``Raise``: throw the error in, once.
         coro = task.coro
