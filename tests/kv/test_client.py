@@ -508,7 +508,7 @@ def test_url_parsing():
     assert [str(a) for a in cluster.addresses] == ["127.0.0.1:7000", "127.0.0.1:7001", "::1:7002"]
     for bad, message in [
         ("http://x", "unsupported URL scheme"),
-        ("localhost:6379", "not a URL"),
+        ("localhost:6379", r"not a URL: 'localhost:6379' \(write redis://host:port, "),
         ("redis://a:1,b:2", "redis\\+cluster"),
         ("redis+cluster://a:1/3", "only database 0"),
         ("unix://", "no socket path"),

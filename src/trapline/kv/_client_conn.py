@@ -91,7 +91,10 @@ def parse_url(url: str) -> ParsedURL:
     (``rediss+cluster://`` for TLS). ``ValueError`` for anything else."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError(f"not a URL: {url!r}")
+        raise ValueError(
+            f"not a URL: {url!r} (write redis://host:port, rediss://host:port for TLS, "
+            "unix:///path/to.sock or redis+cluster://host:port,host:port)"
+        )
     scheme = scheme.lower()
     rest, _, query_text = rest.partition("?")
     query = {k: v[-1] for k, v in urllib.parse.parse_qs(query_text).items()}
