@@ -170,6 +170,33 @@ def test_explore_reports_an_order_dependent_deadlock():
         replay(lock_order_inversion, caught.value.seed)
 
 
+async def two_increments():
+    """A lost update: read, checkpoint, write back. The second increment starts a step later,
+    so in FIFO order the first one has written before the second reads."""
+    counter = {"n": 0}
+
+    async def increment():
+        n = counter["n"]
+        await trapline.sleep(0)
+        counter["n"] = n + 1
+
+    async with trapline.TaskGroup() as tg:
+        tg.spawn(increment)
+        await trapline.sleep(0)  # the second request arrives a moment later
+        tg.spawn(increment)
+    assert counter["n"] == 2, f"lost an update: {counter['n']}"
+
+
+def test_explore_finds_a_lost_update_that_fifo_order_hides():
+    trapline.run(two_increments, clock=VirtualClock())
+    with pytest.raises(ExplorationFailure, match="lost an update: 1") as caught:
+        explore(two_increments, runs=200, seed=0)
+    steps = []
+    with pytest.raises(AssertionError, match="lost an update: 1"):
+        replay(two_increments, caught.value.seed, on_step=steps.append)
+    assert trace(steps) == trace(caught.value.steps)
+
+
 def test_a_failure_that_does_not_reproduce_is_flagged():
     runs = []
 
