@@ -118,7 +118,9 @@ class Database:
 
     def get_typed(self, key: bytes, kind: type) -> Any:
         """The value at ``key`` if it has type ``kind``; None if missing; WRONGTYPE otherwise."""
-        value = self.get(key)
+        if key in self.expires and self._expired(key):  # get(), inlined: every typed read
+            return None
+        value = self.data.get(key)
         if value is not None and type(value) is not kind:
             raise CommandError(WRONGTYPE)
         return value

@@ -45,6 +45,8 @@ _PUBSUB_ALLOWED = {
 QUEUED = Simple("QUEUED")
 # Encoded status replies ("+OK\r\n"), by their text: most replies of writes are one of a few.
 _SIMPLE_REPLIES: dict[str, bytes] = {}
+# Integer replies 0-1023 encoded ahead (counts, 0/1 answers): an index instead of formatting.
+_SMALL_INT_REPLIES = [b":%d\r\n" % n for n in range(1024)]
 
 
 class ServerConfig:
@@ -537,6 +539,7 @@ class Server:
         # blocked (other clients ran meanwhile).
         fast = self._fast_commands
         simple_replies = _SIMPLE_REPLIES
+        small_ints = _SMALL_INT_REPLIES
         stats = self.stats
         ordinary = _is_ordinary(client)
         for done, argv in enumerate(commands, 1):
@@ -590,7 +593,7 @@ class Server:
             elif kind is bytes:
                 out += b"$%d\r\n%s\r\n" % (len(reply), reply)
             elif kind is int:
-                out += b":%d\r\n" % reply
+                out += small_ints[reply] if 0 <= reply < 1024 else b":%d\r\n" % reply
             else:
                 if kind is Blocked:
                     if out:
