@@ -9,6 +9,7 @@ requests/second, the ratio to Redis, and each server's CPU time per request (les
 other load on the machine than the rate).
 
     .venv/bin/python -m benchmarks.kv                 # -n 200000 -c 50, 3 repeats
+    .venv/bin/python -m benchmarks.kv --trapline-rev HEAD   # trapline.kv's src/ as committed
     .venv/bin/python -m benchmarks.kv --requests 50000 --repeats 1 --output -
 """
 
@@ -71,7 +72,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_servers(
-    directory: str, cpu: int | None
+    directory: str, cpu: int | None, env: dict[str, str] | None = None
 ) -> dict[str, tuple[int, subprocess.Popen[bytes]]]:
     servers = {}
     port = free_port()
@@ -101,6 +102,7 @@ def start_servers(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=pinned(cpu),
+        env=env,
     )
     servers["trapline.kv"] = (port, kv)
     for port, process in servers.values():
@@ -221,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin the servers and the client to CPUs"
     )
+    parser.add_argument(
+        "--trapline-rev",
+        default=None,
+        metavar="REV",
+        help="run trapline.kv from src/ as committed at git REV instead of the working tree",
+    )
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     for tool in ("redis-server", "redis-benchmark"):
@@ -233,15 +241,28 @@ def main(argv: list[str] | None = None) -> int:
     else:
         server_cpu, client_cpu = cpus[-1], cpus[0]
         placement = f"each server pinned to CPU {server_cpu}, redis-benchmark to CPU {client_cpu}"
+    options = f"--requests {args.requests} --repeats {args.repeats}"
+    if args.no_pin:
+        options += " --no-pin"
+    if args.trapline_rev is not None:
+        options += f" --trapline-rev {args.trapline_rev}"
     command = (
         f"redis-benchmark -t {args.tests} -n {args.requests} -c {args.clients} -P 1|16 "
-        f"(via python -m benchmarks.kv --requests {args.requests} --repeats {args.repeats}"
-        f"{' --no-pin' if args.no_pin else ''})"
+        f"(via python -m benchmarks.kv {options})"
     )
     # Per pipeline depth, test and server: the rates and CPU costs of the repeats.
     samples: dict[int, dict[str, dict[str, list[tuple[float, float]]]]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        servers = start_servers(directory, server_cpu)
+        env = None
+        source = "the working tree"
+        if args.trapline_rev is not None:
+            from .__main__ import export_src
+
+            commit = export_src(args.trapline_rev, Path(directory) / "export")
+            paths = [str(Path(directory) / "export" / "src"), os.environ.get("PYTHONPATH")]
+            env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, paths))}
+            source = f"git {commit[:10]} (src/ exported by --trapline-rev)"
+        servers = start_servers(directory, server_cpu, env)
         try:
             for repeat in range(args.repeats):
                 order = list(servers) if repeat % 2 == 0 else list(reversed(servers))
@@ -281,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         for pipeline, by_test in samples.items()
     }
-    section = render(results, command, placement)
+    section = render(results, command, f"{placement}; trapline.kv from {source}")
     if args.output == "-":
         print(section)
     else:
