@@ -9,6 +9,7 @@ import types
 import pytest
 
 import trapline
+import trapline.kv
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -90,6 +91,9 @@ def test_tracebacks_name_public_exceptions_as_users_import_them():
     ]
     assert [getattr(trapline, name).__module__ for name in public] == ["trapline"] * len(public)
     assert len(public) == 11
+    assert {trapline.kv.ResponseError.__module__, trapline.kv.WatchError.__module__} == {
+        "trapline.kv"
+    }
     with pytest.raises(trapline.DeadlockError) as caught:
         trapline.run(trapline.Event().wait)
     assert traceback.format_exception_only(caught.value)[0].startswith(

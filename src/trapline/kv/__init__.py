@@ -30,3 +30,8 @@ __all__ = [
     "WatchError",
     "connect",
 ]
+
+# Tracebacks name the errors as users catch them: "trapline.kv.ResponseError".
+for _error in (ConnectionLost, KVError, ProtocolViolation, ResponseError, WatchError):
+    _error.__module__ = __name__
+del _error
