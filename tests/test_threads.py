@@ -133,3 +133,40 @@ async def test_abandoned_thread_keeps_its_token_until_it_finishes():
     with trapline.fail_after(5):
         await trapline.to_thread.run_sync(lambda: None, limiter=limiter)
     assert limiter.borrowed_tokens == 0
+
+
+async def test_run_sync_of_an_async_function_is_a_type_error():
+    async def work():
+        return 1
+
+    with pytest.raises(TypeError) as caught:
+        await trapline.to_thread.run_sync(work)
+    assert str(caught.value) == (
+        "trapline.to_thread.run_sync() calls plain functions in a thread, but work() returned "
+        "a coroutine: await it directly instead"
+    )  # and the coroutine was closed: no "never awaited" warning (warnings are errors here)
+
+
+async def test_from_thread_in_the_runs_own_thread_refuses_instead_of_hanging():
+    async def work():
+        return 1
+
+    token = trapline.lowlevel.current_token()
+    for call in [
+        lambda: trapline.from_thread.run(work),
+        lambda: trapline.from_thread.run(work, token=token),
+        lambda: trapline.from_thread.run_sync(print, token=token),
+    ]:
+        with pytest.raises(RuntimeError, match="called from the trapline run's own thread"):
+            call()
+
+
+def test_from_thread_into_another_run_from_a_run_of_its_own():
+    async def inner(token):
+        return trapline.from_thread.run_sync(lambda: "from the outer run", token=token)
+
+    async def outer():
+        token = trapline.lowlevel.current_token()
+        return await trapline.to_thread.run_sync(trapline.run, inner, token)
+
+    assert trapline.run(outer) == "from the outer run"

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextvars
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -94,10 +95,28 @@ def _token_for_this_thread() -> Any:
     return token
 
 
+def _resolve_token(token: Any, what: str) -> Any:
+    """The run to call into. In that run's own thread, blocking until the run answers would
+    hang it forever: refuse with a message that says what to do instead."""
+    try:
+        current_task()
+    except RuntimeError:  # not inside a run in this thread: the intended use
+        return token or _token_for_this_thread()
+    if token is None or token == current_token():
+        raise RuntimeError(
+            f"trapline.from_thread.{what}() was called from the trapline run's own thread, "
+            "where waiting for the run would block it forever; in async code, call (or await) "
+            "the function directly. from_thread is for threads started by "
+            "trapline.to_thread.run_sync() or given a token"
+        )
+    return token
+
+
 def from_thread_run(async_fn: Callable[..., Any], *args: Any, token: Any = None) -> Any:
     """From a worker thread: run ``async_fn(*args)`` in the trapline run as a system task, block
-    this thread until it finishes, and return its result (or raise its error)."""
-    token = token or _token_for_this_thread()
+    this thread until it finishes, and return its result (or raise its error). ``RuntimeError``
+    in the run's own thread."""
+    token = _resolve_token(token, "run")
     done = threading.Event()
     outcome: list[Any] = []
 
@@ -126,8 +145,9 @@ def from_thread_run(async_fn: Callable[..., Any], *args: Any, token: Any = None)
 
 def from_thread_run_sync(fn: Callable[..., T], *args: Any, token: Any = None) -> T:
     """From a worker thread: call ``fn(*args)`` in the trapline run's thread and return its
-    result (or raise its error), blocking this thread meanwhile."""
-    token = token or _token_for_this_thread()
+    result (or raise its error), blocking this thread meanwhile. ``RuntimeError`` in the run's
+    own thread."""
+    token = _resolve_token(token, "run_sync")
     done = threading.Event()
     outcome: list[Any] = []
 
@@ -171,7 +191,7 @@ async def run_sync(
     call simply does not happen; once running, by default the task keeps waiting for the thread
     to finish (a thread cannot be interrupted) and gets ``Cancelled`` at its next checkpoint;
     with ``abandon_on_cancel=True`` it raises ``Cancelled`` at once and the thread's eventual
-    result is discarded.
+    result is discarded. ``TypeError`` if ``fn`` returns a coroutine (an async function).
     """
     await checkpoint_if_cancelled()
     if limiter is None:
@@ -194,10 +214,19 @@ async def run_sync(
         else:
             _reschedule(task, error=value)
 
+    name = getattr(fn, "__name__", repr(fn))
+
     def job() -> None:
         _worker.token = token
         try:
-            result: tuple[bool, Any] = (True, context.run(fn, *args))
+            value = context.run(fn, *args)
+            if inspect.iscoroutine(value):  # an async function: it would never run
+                value.close()
+                raise TypeError(
+                    f"trapline.to_thread.run_sync() calls plain functions in a thread, but "
+                    f"{name}() returned a coroutine: await it directly instead"
+                )
+            result: tuple[bool, Any] = (True, value)
         except BaseException as error:
             result = (False, error)
         finally:
@@ -219,6 +248,5 @@ async def run_sync(
     except BaseException:
         limiter.release_on_behalf_of(borrower)
         raise
-    name = getattr(fn, "__name__", repr(fn))
     result: T = await park(f"thread running {name}()", abort)
     return result
