@@ -132,3 +132,13 @@ def test_asyncio_used_without_trapline_aio_says_what_to_do():
 
     with pytest.raises(RuntimeError, match=r"through trapline\.aio\.run_asyncio\(coro\)\)$"):
         trapline.run(awaits_a_future)
+
+
+def test_help_is_plain_text(capsys):
+    from trapline.__main__ import main as cli
+
+    with pytest.raises(SystemExit):
+        cli(["--help"])
+    out = capsys.readouterr().out
+    assert "python -m trapline (also the trapline command): demos and tools." in out
+    assert "``" not in out

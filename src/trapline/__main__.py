@@ -19,7 +19,9 @@ from . import _demo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trapline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="trapline", description=__doc__.splitlines()[0].replace("``", "")
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="walk through the tutorial's program, step by step")
     demo.add_argument(
