@@ -142,3 +142,17 @@ def test_help_is_plain_text(capsys):
     out = capsys.readouterr().out
     assert "python -m trapline (also the trapline command): demos and tools." in out
     assert "``" not in out
+
+
+async def test_async_with_a_timeout_says_to_use_plain_with(virtual_clock):
+    for make in (lambda: trapline.fail_after(1), lambda: trapline.fail_at(5)):
+        with pytest.raises(TypeError, match=r"plain 'with'"):
+            async with make():
+                pass  # pragma: no cover
+    # ... and the plain 'with' works, raising TimeoutError from where the block was waiting.
+    with pytest.raises(TimeoutError, match="timed out after 1 s") as caught:
+        with trapline.fail_after(1) as scope:
+            assert isinstance(scope, trapline.CancelScope)
+            await trapline.sleep(10)
+    assert isinstance(caught.value.__cause__, trapline.Cancelled)
+    assert trapline.current_time() == 1.0

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, NoReturn, final
 
 from ._exceptions import Cancelled
 from ._traps import Raise
@@ -387,20 +386,51 @@ def move_on_after(seconds: float, *, shield: bool = False) -> CancelScope:
     return CancelScope(deadline=current_runner().clock.current_time() + seconds, shield=shield)
 
 
-@contextmanager
-def fail_at(deadline: float, *, shield: bool = False) -> Iterator[CancelScope]:
+@final
+class _FailScope(AbstractContextManager["CancelScope"]):
+    """``fail_at``/``fail_after``: a ``move_on`` scope that turns its own deadline into the
+    builtin ``TimeoutError`` when the block ends. A class rather than a generator context
+    manager so that ``async with fail_after(1)`` says what is wrong, not that a
+    ``_GeneratorContextManager`` lacks ``__aenter__``."""
+
+    __slots__ = ("_message", "_scope")
+
+    def __init__(self, scope: CancelScope, message: str) -> None:
+        self._scope = scope
+        self._message = message
+
+    def __enter__(self) -> CancelScope:
+        return self._scope.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        scope = self._scope
+        handled = scope.__exit__(exc_type, exc, tb)
+        if scope.cancelled_caught and scope._where == "deadline":
+            raise TimeoutError(self._message) from exc  # as asyncio.timeout: shows where it waited
+        return handled
+
+    async def __aenter__(self) -> NoReturn:
+        raise TypeError(
+            "fail_after()/fail_at() are used with a plain 'with' (entering a cancel scope does "
+            "not wait for anything): 'with trapline.fail_after(...):'"
+        )
+
+    async def __aexit__(self, *exc: object) -> None:  # pragma: no cover - never entered
+        pass
+
+
+def fail_at(deadline: float, *, shield: bool = False) -> AbstractContextManager[CancelScope]:
     """Like ``move_on_at``, but raises the builtin ``TimeoutError`` if the deadline cancelled
-    the block."""
-    with move_on_at(deadline, shield=shield) as scope:
-        yield scope
-    if scope.cancelled_caught and scope._where == "deadline":
-        raise TimeoutError(f"deadline t={deadline:g} expired")
+    the block. ``with fail_at(t) as scope:`` gives the ``CancelScope``."""
+    return _FailScope(move_on_at(deadline, shield=shield), f"deadline t={deadline:g} expired")
 
 
-@contextmanager
-def fail_after(seconds: float, *, shield: bool = False) -> Iterator[CancelScope]:
-    """Like ``move_on_after``, but raises the builtin ``TimeoutError`` if the time ran out."""
-    with move_on_after(seconds, shield=shield) as scope:
-        yield scope
-    if scope.cancelled_caught and scope._where == "deadline":
-        raise TimeoutError(f"timed out after {seconds:g} s")
+def fail_after(seconds: float, *, shield: bool = False) -> AbstractContextManager[CancelScope]:
+    """Like ``move_on_after``, but raises the builtin ``TimeoutError`` if the time ran out.
+    ``with fail_after(s) as scope:`` gives the ``CancelScope``."""
+    return _FailScope(move_on_after(seconds, shield=shield), f"timed out after {seconds:g} s")
