@@ -156,3 +156,12 @@ async def test_async_with_a_timeout_says_to_use_plain_with(virtual_clock):
             await trapline.sleep(10)
     assert isinstance(caught.value.__cause__, trapline.Cancelled)
     assert trapline.current_time() == 1.0
+
+
+def test_a_forgotten_await_on_a_kv_command_names_the_command():
+    db = trapline.kv.connect("redis://127.0.0.1:6379")  # nothing connects until a command runs
+    for coro, name in ((db.get("cow"), "KV.get"), (db.set("cow", "Moo!"), "KV.set")):
+        try:
+            assert repr(coro).startswith(f"<coroutine object {name} at ")
+        finally:
+            coro.close()

@@ -119,7 +119,13 @@ class KV(CommandsMixin[S]):
     # -- commands ------------------------------------------------------------------------------
 
     def _run(self, args: tuple[Any, ...], transform: Callable[[Any], T]) -> Awaitable[T]:
-        return self._call(args, transform)
+        coro = self._call(args, transform)
+        # Named for the command, so that a forgotten await reads "coroutine 'KV.set' was never
+        # awaited" (and prints as one), not as the private _call every command goes through.
+        name = args[0]
+        command = name.lower() if isinstance(name, str) else name.decode().lower()
+        coro.__qualname__ = f"KV.{command}"  # type: ignore[attr-defined]
+        return coro
 
     async def execute(self, *args: Any) -> Any:
         """Send any command, return its reply (RESP types as Python values, unconverted).
