@@ -53,9 +53,12 @@ async def client(stream: trapline.Stream) -> None:
 
 
 async def main(port: int) -> None:
-    print(f"chat server on 127.0.0.1:{port}")
+    print(f"chat server on 127.0.0.1:{port} (Ctrl-C stops it)")
     await trapline.serve_tcp(client, port)
 
 
 if __name__ == "__main__":
-    trapline.run(main, int(sys.argv[1]) if len(sys.argv) > 1 else 7001)
+    try:
+        trapline.run(main, int(sys.argv[1]) if len(sys.argv) > 1 else 7001)
+    except KeyboardInterrupt:  # Ctrl-C: every connection was closed before run() returned
+        print("stopped")

@@ -14,9 +14,12 @@ async def echo(stream: trapline.Stream) -> None:
 
 
 async def main(port: int) -> None:
-    print(f"echo server on 127.0.0.1:{port}")
+    print(f"echo server on 127.0.0.1:{port} (Ctrl-C stops it)")
     await trapline.serve_tcp(echo, port)
 
 
 if __name__ == "__main__":
-    trapline.run(main, int(sys.argv[1]) if len(sys.argv) > 1 else 7000)
+    try:
+        trapline.run(main, int(sys.argv[1]) if len(sys.argv) > 1 else 7000)
+    except KeyboardInterrupt:  # Ctrl-C: every connection was closed before run() returned
+        print("stopped")
