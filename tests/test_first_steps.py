@@ -165,3 +165,10 @@ def test_a_forgotten_await_on_a_kv_command_names_the_command():
             assert repr(coro).startswith(f"<coroutine object {name} at ")
         finally:
             coro.close()
+
+
+def test_kv_without_a_subcommand_says_what_to_type(capsys):
+    from trapline.__main__ import main as cli
+
+    assert cli(["kv"]) == 2
+    assert "trapline kv serve --help" in capsys.readouterr().err

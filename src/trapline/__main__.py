@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--virtual", action="store_true", help="run the sleeps on the virtual clock (instant)"
     )
     kv = commands.add_parser("kv", help="the trapline.kv key-value server", add_help=False)
-    kv.add_argument("kv_command", choices=["serve"], help="serve: run the server")
+    kv.add_argument("kv_command", nargs="?", choices=["serve"], help="serve: run the server")
     kv.add_argument("kv_args", nargs=argparse.REMAINDER)
     repl = commands.add_parser("repl", help="the console (the default): await at the prompt")
     repl.add_argument("--virtual", action="store_true", help="run on the virtual clock")
@@ -46,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return client_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "kv" and args.kv_command is None:
+        print(
+            "usage: trapline kv serve [options]   (trapline kv serve --help lists them)",
+            file=sys.stderr,
+        )
+        return 2
     if args.command == "kv":
         from .kv._cli import main as kv_main
 
