@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import io
 import json
 import os
 import re
 import shlex
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from .kernel_jobs import JOBS
 from .report import JOBS as JOB_INFO
 from .report import environment, render, summarise, targets
 from .runner import ROOT, Measurement, plan_cases, run_suite
+from .source import trapline_at
 
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 
@@ -114,23 +112,6 @@ def _command(argv: list[str]) -> str:
     return shlex.join([shown, "-m", "benchmarks", *argv])
 
 
-def export_src(rev: str, dest: Path) -> str:
-    """Extract ``src/`` as committed at ``rev`` into ``dest``; return the full commit id."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    archive = subprocess.run(
-        ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
-    return commit
-
-
 def _progress(done: int, total: int, m: Measurement) -> None:
     info = JOB_INFO[m.case.job]
     if m.result is None:
@@ -159,13 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print("note: without asyncio there are no ratios or targets", file=sys.stderr)
     cases = plan_cases(args.jobs, frameworks, args.quick)
     with tempfile.TemporaryDirectory(prefix="trapline-bench-") as tmp:
-        env = None
-        source = None
-        if args.trapline_rev is not None:
-            commit = export_src(args.trapline_rev, Path(tmp))
-            pythonpath = [str(Path(tmp) / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-            env = os.environ | {"PYTHONPATH": os.pathsep.join(pythonpath)}
-            source = f"git {commit[:10]}; src/ exported by --trapline-rev, not the working tree"
+        env, source = trapline_at(args.trapline_rev, Path(tmp))
+        if source is not None:
             print(f"measuring trapline from {source}", file=sys.stderr)
         measurements = run_suite(cases, frameworks, args.repeats, _progress, env)
     loaded = {

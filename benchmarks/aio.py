@@ -42,6 +42,7 @@ from typing import Any
 
 from . import echo, http_server
 from .report import environment
+from .source import trapline_at
 
 BEGIN, END = "<!-- aio:begin -->", "<!-- aio:end -->"
 LOOPS = ("asyncio", "uvloop", "trapline")
@@ -471,15 +472,7 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="trapline-aio-") as tmp:
-        env = None
-        source = None
-        if args.trapline_rev is not None:
-            from .__main__ import export_src
-
-            commit = export_src(args.trapline_rev, Path(tmp))
-            pythonpath = [str(Path(tmp) / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-            env = os.environ | {"PYTHONPATH": os.pathsep.join(pythonpath)}
-            source = f"git {commit[:10]}; src/ exported by --trapline-rev, not the working tree"
+        env, source = trapline_at(args.trapline_rev, Path(tmp))
         measurements = run_all(groups, args.repeats, tools, load, env)
     print(f"total {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     info = environment(

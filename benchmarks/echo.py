@@ -43,6 +43,7 @@ from typing import Any
 from .echo_server import REQUIRES, SERVERS
 from .report import environment
 from .runner import ROOT, rotated
+from .source import trapline_at
 
 BEGIN, END = "<!-- echo:begin -->", "<!-- echo:end -->"
 CLIENT_SOURCE = Path(__file__).resolve().parent / "echo_client.c"
@@ -617,15 +618,8 @@ def measure_all(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     load = Load(args.connections, args.duration, args.warmup, None if args.no_pin else pin_cpus())
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="trapline-echo-") as tmp:
-        env = None
-        source = None
-        if args.trapline_rev is not None:
-            from .__main__ import export_src
-
-            commit = export_src(args.trapline_rev, Path(tmp))
-            pythonpath = [str(Path(tmp) / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-            env = os.environ | {"PYTHONPATH": os.pathsep.join(pythonpath)}
-            source = f"git {commit[:10]}; src/ exported by --trapline-rev, not the working tree"
+        env, source = trapline_at(args.trapline_rev, Path(tmp))
+        if source is not None:
             print(f"serving trapline from {source}", file=sys.stderr)
         measurements = run_all(servers, args.sizes, args.repeats, client, load, env)
     print(f"total {time.perf_counter() - t0:.0f} s", file=sys.stderr)

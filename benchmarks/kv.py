@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .source import trapline_at
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = "ping,set,get,incr,lpush,lpop,sadd,hset,zadd,mset"
 BEGIN, END = "<!-- kv:begin -->", "<!-- kv:end -->"
@@ -253,15 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     # Per pipeline depth, test and server: the rates and CPU costs of the repeats.
     samples: dict[int, dict[str, dict[str, list[tuple[float, float]]]]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        env = None
-        source = "the working tree"
-        if args.trapline_rev is not None:
-            from .__main__ import export_src
-
-            commit = export_src(args.trapline_rev, Path(directory) / "export")
-            paths = [str(Path(directory) / "export" / "src"), os.environ.get("PYTHONPATH")]
-            env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, paths))}
-            source = f"git {commit[:10]} (src/ exported by --trapline-rev)"
+        env, exported = trapline_at(args.trapline_rev, Path(directory) / "export")
+        source = exported or "the working tree"
         servers = start_servers(directory, server_cpu, env)
         try:
             for repeat in range(args.repeats):

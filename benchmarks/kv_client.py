@@ -44,6 +44,7 @@ from .kv import free_port, redis_version, wait_for
 from .kv_client_jobs import BATCH, CLIENTS, JOBS, POOL, TASKS
 from .report import environment
 from .runner import ROOT, rotated
+from .source import trapline_at
 
 BEGIN, END = "<!-- kv-client:begin -->", "<!-- kv-client:end -->"
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
@@ -459,16 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         raw = json.loads(Path(args.from_json).read_text())
     else:
-        env = None
-        source = None
         with tempfile.TemporaryDirectory(prefix="trapline-src-") as tmp:
-            if args.trapline_rev is not None:
-                from .__main__ import export_src
-
-                commit = export_src(args.trapline_rev, Path(tmp))
-                paths = [str(Path(tmp) / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-                env = os.environ | {"PYTHONPATH": os.pathsep.join(paths)}
-                source = f"git {commit[:10]}; src/ exported by --trapline-rev, not the tree"
+            env, source = trapline_at(args.trapline_rev, Path(tmp))
             t0 = time.perf_counter()
             measurements, version = measure_all(args, env)
         print(f"total {time.perf_counter() - t0:.0f} s", file=sys.stderr)
