@@ -20,6 +20,7 @@ import trapline
 from trapline.lowlevel import ParkingLot, Task, current_task, park, reschedule
 
 from . import _registry  # noqa: F401 - registers the commands
+from ._cmd_monitor import keyspace_refused, trace, tracing
 from ._cmd_pubsub import PubSub
 from ._commands import COMMANDS, Blocked, Command
 from ._db import CommandError, Database
@@ -204,6 +205,8 @@ class Server:
         # Plain commands (no subcommands) by their names as clients send them ("GET", "get"):
         # one dict lookup instead of lower() and a lookup, filled as names are first seen.
         self._fast_commands: dict[bytes, _FastEntry] = {}
+        #: Clients in MONITOR mode (see _cmd_monitor).
+        self.monitors: dict[Client, None] = {}
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -220,6 +223,13 @@ class Server:
         if self._clock_start is None:
             self._clock_start = now
         return int((self._epoch + (now - self._clock_start)) * 1_000_000)
+
+    @property
+    def tracing(self) -> bool:
+        """Must every command go through ``call`` (a client monitors, the slow log logs every
+        command, the latency monitor is on)? Then the batch loop's fast path is left (see
+        _cmd_monitor)."""
+        return tracing(self)
 
     @property
     def started(self) -> float:
@@ -317,6 +327,10 @@ class Server:
                 return Error("ERR Command not allowed inside a transaction")
             client.multi.append((cmd, argv))
             return QUEUED
+        if self.monitors and client in self.monitors:
+            refused = keyspace_refused(client, cmd)
+            if refused is not None:
+                return refused.reply
         if client.in_pubsub and not client.resp3 and name not in _PUBSUB_ALLOWED:
             return Error(
                 f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
@@ -333,15 +347,20 @@ class Server:
         client.last_command = cmd.name_bytes
         handler = cmd.handler
         assert handler is not None
+        started = trapline.current_time()
         try:
             reply = handler(client, argv)
         except CommandError as error:
-            return error.reply
-        if self.write_hooks and "write" in cmd.flags:
-            kind = type(reply)
-            if kind is not Error and kind is not Blocked:
-                for hook in self.write_hooks:
-                    hook(client, cmd.name, argv, reply)
+            reply = error.reply
+        else:
+            if self.write_hooks and "write" in cmd.flags:
+                kind = type(reply)
+                if kind is not Error and kind is not Blocked:
+                    for hook in self.write_hooks:
+                        hook(client, cmd.name, argv, reply)
+        # MONITOR and SLOWLOG (the fast path in _run_batch is left while they need every
+        # command: see ``tracing``).
+        trace(client, cmd, argv, trapline.current_time() - started)
         return reply
 
     # -- blocking ------------------------------------------------------------------------------
@@ -691,6 +710,7 @@ def _is_ordinary(client: Client) -> bool:
         and not client.channels
         and not client.patterns
         and not client.shard_channels
+        and not client.server.tracing
     )
 
 
