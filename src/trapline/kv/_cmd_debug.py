@@ -149,11 +149,11 @@ _DOCTOR_EMPTY = (
     b"Hi Sam, this instance is empty or is using very little memory, my issues detector can't "
     b"be used in these conditions. Please, leave for your mission on Earth and fill it with "
     b"some data. The new Sam and I will be back to our programming as soon as I finished "
-    b"rebooting."
+    b"rebooting.\n"
 )
 _DOCTOR_FINE = (
     b"Hi Sam, I can't find any memory issue in your instance. I can only account for what "
-    b"occurs on this base."
+    b"occurs on this base.\n"
 )
 
 
