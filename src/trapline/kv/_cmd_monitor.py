@@ -122,6 +122,7 @@ def tracing(server: Server) -> bool:
     values = server.config.values
     return (
         bool(server.monitors)
+        or server.gate is not None
         or values.get("slowlog-log-slower-than") == "0"
         or values.get("latency-monitor-threshold", "0") != "0"
     )

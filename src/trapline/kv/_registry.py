@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     _aof,
     _cmd_acl,
+    _cmd_clientx,
     _cmd_connection,
     _cmd_debug,
     _cmd_dump,

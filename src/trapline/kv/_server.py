@@ -207,6 +207,9 @@ class Server:
         self._fast_commands: dict[bytes, _FastEntry] = {}
         #: Clients in MONITOR mode (see _cmd_monitor).
         self.monitors: dict[Client, None] = {}
+        #: Asked before a command of the full path runs; a result other than None is its
+        #: reply instead (CLIENT PAUSE holds commands this way: see _cmd_clientx).
+        self.gate: Callable[[Client, Command, list[bytes]], Any] | None = None
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -300,6 +303,7 @@ class Server:
             and not client.channels
             and not client.patterns
             and not client.shard_channels
+            and not self.tracing
         ):
             arity = cmd.arity
             if arity == len(argv) or (arity < 0 and len(argv) >= -arity):
@@ -331,6 +335,10 @@ class Server:
             refused = keyspace_refused(client, cmd)
             if refused is not None:
                 return refused.reply
+        if self.gate is not None:
+            held = self.gate(client, cmd, argv)
+            if held is not None:
+                return held
         if client.in_pubsub and not client.resp3 and name not in _PUBSUB_ALLOWED:
             return Error(
                 f"ERR Can't execute '{cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
