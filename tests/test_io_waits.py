@@ -1,6 +1,7 @@
 """Readiness waits on file descriptors (the kernel's I/O backend)."""
 
 import socket
+import threading
 
 import pytest
 
@@ -198,3 +199,134 @@ def test_fake_backend_refuses_to_wait_forever():
 
     with pytest.raises(RuntimeError, match="wait on fds 7 and nothing is pending"):
         trapline.run(main, backend=FakeBackend())
+
+
+# -- add_reader / add_writer: persistent watches with callbacks ---------------------------------
+
+
+async def test_add_reader_calls_back_at_every_poll_while_readable(pair):
+    from trapline.lowlevel import add_reader, remove_reader
+
+    a, b = pair
+    calls = []
+    add_reader(a, lambda: calls.append(trapline.current_time()))
+    try:
+        await trapline.sleep(0.02)
+        assert calls == []  # not readable: never called
+        b.send(b"x")
+        await trapline.sleep(0.02)
+        # Level-triggered: called at each poll while the byte stays unread, not just once.
+        assert len(calls) >= 2
+        assert a.recv(10) == b"x"
+        await trapline.sleep(0)  # a poll that may still report the byte just read
+        seen = len(calls)
+        await trapline.sleep(0.02)
+        assert len(calls) == seen  # drained: no more calls
+        assert io_statistics().registered_fds == 1
+    finally:
+        remove_reader(a)
+    b.send(b"y")
+    await trapline.sleep(0.02)
+    assert len(calls) == seen  # removed: never called again
+    assert io_statistics().registered_fds == 0
+
+
+async def test_a_reader_callback_wakes_a_task_and_the_run_is_not_a_deadlock(pair):
+    from trapline.lowlevel import add_reader, current_token, remove_reader
+
+    a, b = pair
+    event = trapline.Event()
+    add_reader(a, event.set)
+    token = current_token()
+    # Nothing but the watch can wake main: a deadlock check must count it as a way to wake.
+    threading.Timer(0.05, lambda: token.run_sync_soon(b.send, b"!")).start()
+    with trapline.fail_after(5):
+        await event.wait()
+    remove_reader(a)
+    assert a.recv(10) == b"!"
+
+
+async def test_add_writer_and_remove_writer(pair):
+    from trapline.lowlevel import add_writer, remove_writer
+
+    a, _ = pair
+    calls = []
+    add_writer(a, lambda: calls.append(1))
+    await trapline.sleep(0)
+    await trapline.sleep(0)
+    remove_writer(a)
+    assert len(calls) >= 1  # an empty socket buffer is writable at once
+    seen = len(calls)
+    await trapline.sleep(0.01)
+    assert len(calls) == seen
+
+
+async def test_a_watched_direction_cannot_also_be_waited_on(pair):
+    from trapline.lowlevel import add_reader, remove_reader
+
+    a, _ = pair
+    add_reader(a, lambda: None)
+    try:
+        with pytest.raises(trapline.BusyResourceError):
+            await wait_readable(a)
+        with pytest.raises(trapline.BusyResourceError):
+            add_reader(a, lambda: None)
+        # The other direction is free.
+        await wait_writable(a)
+    finally:
+        remove_reader(a)
+    remove_reader(a)  # removing what is not there is nothing
+
+
+def test_a_callback_that_raises_ends_the_run():
+    from trapline.lowlevel import add_reader
+    from trapline.testing import FakeBackend, VirtualClock
+
+    backend = FakeBackend()
+
+    def broken():
+        raise ValueError("bad callback")
+
+    async def main():
+        add_reader(100, broken)
+        await trapline.sleep(1)
+        backend.set_readable(100)
+        await trapline.sleep(10)
+
+    with pytest.raises(ValueError, match="bad callback"):
+        trapline.run(main, clock=VirtualClock(), backend=backend)
+
+
+def test_readiness_seen_before_a_watch_is_delivered_when_it_is_added():
+    from trapline.lowlevel import add_reader, remove_reader
+    from trapline.testing import FakeBackend, VirtualClock
+
+    backend = FakeBackend()
+    calls = []
+
+    async def main():
+        with trapline.move_on_after(1):
+            await wait_readable(100)  # registers interest, then gives up
+        backend.set_readable(100)  # reported while nobody waits: kept as a hint
+        add_reader(100, lambda: calls.append(trapline.current_time()))
+        assert calls == [1.0]  # the watch is told at once
+        await trapline.sleep(2)
+        backend.set_readable(100)
+        remove_reader(100)
+        notify_closing(100)
+
+    trapline.run(main, clock=VirtualClock(), backend=backend)
+    assert calls == [1.0, 3.0]
+
+
+async def test_notify_closing_drops_watches(pair):
+    from trapline.lowlevel import add_reader
+
+    a, b = pair
+    calls = []
+    add_reader(a, lambda: calls.append(1))
+    notify_closing(a)
+    assert io_statistics().registered_fds == 0
+    b.send(b"x")
+    await trapline.sleep(0.02)
+    assert calls == []
