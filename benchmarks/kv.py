@@ -100,7 +100,20 @@ def start_servers(
     servers["redis"] = (port, redis)
     port = free_port()
     kv = subprocess.Popen(
-        [sys.executable, "-m", "trapline", "kv", "serve", "--port", str(port), "--dir", directory],
+        # No save points, as redis-server above (the command line's default has them).
+        [
+            sys.executable,
+            "-m",
+            "trapline",
+            "kv",
+            "serve",
+            "--port",
+            str(port),
+            "--dir",
+            directory,
+            "--save",
+            "",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=pinned(cpu),

@@ -91,7 +91,23 @@ DATA_DIR = os.path.join(".trapline", "kv")
 
 async def database() -> None:
     """The tutorial's last two examples, for real: a trapline.kv server, embedded in this
-    program with its data in ``DATA_DIR`` (an append-only file), and its client."""
+    program with its data in ``DATA_DIR`` (an append-only file), and its client. If another
+    server has ``DATA_DIR`` (``trapline kv serve --dir .trapline/kv``), says what to do."""
+    try:
+        await _database()
+    except* trapline.kv.DataDirLocked as group:
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup):  # one per task group it went through
+            error = error.exceptions[0]
+        assert isinstance(error, trapline.kv.DataDirLocked)
+        holder = f" (pid {error.pid})" if error.pid is not None else ""
+        print(f"    The demo keeps its data in {DATA_DIR}, and another trapline.kv server{holder}")
+        print("    is serving that directory. Two servers on one directory would mix their")
+        print("    histories, so the demo did not start its own. Stop that server (Ctrl-C in its")
+        print("    terminal) and run the demo again.")
+
+
+async def _database() -> None:
     config = trapline.kv.ServerConfig(dir=DATA_DIR, appendonly="yes")
     server = trapline.kv.Server(config)
     async with trapline.TaskGroup() as tg:

@@ -209,8 +209,10 @@ def own_server_fixtures() -> tuple[object, object, object]:
     """
 
     @pytest.fixture(scope="module")
-    def kv_server():
-        server = KVThread().start()
+    def kv_server(tmp_path_factory):
+        # Its own data directory: SAVE and BGSAVE write dump.rdb there.
+        directory = tmp_path_factory.mktemp("kv")
+        server = KVThread(trapline.kv.ServerConfig(dir=str(directory))).start()
         yield server
         server.stop()
 
@@ -226,8 +228,10 @@ def own_server_fixtures() -> tuple[object, object, object]:
 
 
 @pytest.fixture(scope="session")
-def kv_port():
-    server = KVThread().start()
+def kv_port(tmp_path_factory):
+    # Its own data directory: SAVE and BGSAVE write dump.rdb there.
+    directory = tmp_path_factory.mktemp("kv")
+    server = KVThread(trapline.kv.ServerConfig(dir=str(directory))).start()
     yield server.port
     server.stop()
 

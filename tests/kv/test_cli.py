@@ -68,8 +68,10 @@ def test_start_line_redis_cli_and_sigterm(kv_process):
     assert process.wait(10) == 0
     log = process.stderr.read()
     assert f"trapline.kv ready on ('127.0.0.1', {port})" in log
-    assert "in memory only" in log
+    # redis-server's default save points, so SIGTERM saves (as Redis does).
+    assert "RDB snapshots (save 3600 1 300 100 60 10000)" in log
     assert "trapline.kv stopped" in log
+    assert "DB saved on disk" in log
 
 
 def test_config_file(tmp_path):
@@ -81,6 +83,32 @@ def test_config_file(tmp_path):
     assert config.get("port") == "7778"
     assert config.get("appendonly") == "yes"
     assert config.get("requirepass") == "secret"
+    assert config.get("save") == "3600 1 300 100 60 10000"  # redis-server's default
+
+
+def test_save_points_from_the_command_line_and_config_file(tmp_path):
+    from trapline.kv._cli import config_from_args
+
+    assert config_from_args(["--save", ""]).get("save") == ""
+    assert config_from_args(["--save", "60 +10"]).get("save") == "60 10"
+    path = tmp_path / "kv.conf"
+    path.write_text("save 900 1\nsave 300 10\n")  # each line adds a save point, as redis.conf
+    assert config_from_args([str(path)]).get("save") == "900 1 300 10"
+    path.write_text('save 900 1\nsave ""\n')
+    assert config_from_args([str(path)]).get("save") == ""
+    with pytest.raises(SystemExit, match="save must be pairs of seconds and changes, not '60'"):
+        config_from_args(["--save", "60"])
+
+
+def test_a_data_directory_in_use_is_one_line_and_status_1(kv_process, tmp_path):
+    port, process = kv_process
+    done = _serve("--port", "0", "--dir", str(tmp_path), "--appendonly", "yes", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        f"ERROR trapline.kv could not start: data directory {tmp_path} is in use by another "
+        f"trapline.kv server (pid {process.pid}); stop it or give this one another --dir\n"
+    )
+    assert "Traceback" not in done.stderr
 
 
 def _serve(*args: str, cwd) -> subprocess.CompletedProcess[str]:

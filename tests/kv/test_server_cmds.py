@@ -598,8 +598,8 @@ def test_time_and_lastsave(kv_client):
     assert abs(lastsave - time.time()) < 3600
 
 
-async def test_time_follows_the_server_clock(virtual_clock):
-    server = trapline.kv.Server()
+async def test_time_follows_the_server_clock(virtual_clock, tmp_path):
+    server = trapline.kv.Server(trapline.kv.ServerConfig(dir=str(tmp_path)))
     client = server.new_client("c")
     seconds, micros = server.execute(client, [b"TIME"])
     before = int(seconds) * 1_000_000 + int(micros)

@@ -13,13 +13,16 @@ Both are built only on trapline's public API.
 
 from ._client import KV, Pipeline, Subscription, Transaction, connect
 from ._client_resp import ConnectionLost, KVError, ProtocolViolation, ResponseError, WatchError
+from ._rdbfile import DataDirLocked, PersistenceError
 from ._server import Client, Server, ServerConfig
 
 __all__ = [
     "KV",
     "Client",
     "ConnectionLost",
+    "DataDirLocked",
     "KVError",
+    "PersistenceError",
     "Pipeline",
     "ProtocolViolation",
     "ResponseError",
@@ -32,6 +35,14 @@ __all__ = [
 ]
 
 # Tracebacks name the errors as users catch them: "trapline.kv.ResponseError".
-for _error in (ConnectionLost, KVError, ProtocolViolation, ResponseError, WatchError):
+for _error in (
+    ConnectionLost,
+    DataDirLocked,
+    KVError,
+    PersistenceError,
+    ProtocolViolation,
+    ResponseError,
+    WatchError,
+):
     _error.__module__ = __name__
 del _error

@@ -21,9 +21,11 @@ writes go to both the old log and a rewrite buffer, and then swapped in atomical
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trapline
@@ -70,6 +72,8 @@ class AppendOnlyFile:
         self.rewrite_buffer: bytearray | None = None
         self.unsynced = False
         self.rewrites = 0
+        #: Called after ``close`` (snapshots save and the data-directory lock is released).
+        self.close_hooks: list[Callable[[], None]] = []
 
     # -- startup -------------------------------------------------------------------------------
 
@@ -189,13 +193,17 @@ class AppendOnlyFile:
                 await trapline.to_thread.run_sync(os.fsync, self.fd)
 
     def close(self) -> None:
-        """Flush, fsync and close (on shutdown)."""
-        if self.fd < 0:
-            return
-        self.flush()
-        os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = -1
+        """Flush, fsync and close (on shutdown); then run ``close_hooks``."""
+        try:
+            if self.fd >= 0:
+                self.flush()
+                os.fsync(self.fd)
+                os.close(self.fd)
+                self.fd = -1
+        finally:
+            hooks, self.close_hooks = self.close_hooks, []
+            for hook in hooks:
+                hook()
 
     # -- rewriting -----------------------------------------------------------------------------
 
@@ -336,10 +344,14 @@ def _write_snapshot(
 
 async def start_aof(server: Server, tg: trapline.TaskGroup) -> AppendOnlyFile | None:
     """Load and open the log if ``appendonly yes``; hook it into the server."""
+    from ._rdbfile import start_persistence, stop_persistence
+
     config = server.config
     path = os.path.join(config.get("dir"), config.get("appendfilename"))
     aof = AppendOnlyFile(server, path, config.get("appendfsync"))
-    server.aof = aof
+    server.aof = aof  # the server closes it when it stops, even if starting fails below
+    aof.close_hooks.append(functools.partial(stop_persistence, server))
+    start_persistence(server, tg)  # the data-directory lock, dump.rdb, save points
     if config.get("appendonly") != "yes":
         return None
     count = aof.load()  # before serving: replay runs commands, so it runs on the loop

@@ -18,6 +18,7 @@ from typing import Any
 import trapline
 from trapline.lowlevel import current_token
 
+from ._rdbfile import PersistenceError
 from ._server import Server, ServerConfig
 
 logger = logging.getLogger("trapline.kv")
@@ -31,7 +32,12 @@ _OPTIONS = {
     "requirepass": "requirepass",
     "maxclients": "maxclients",
     "timeout": "timeout",
+    "save": "save",
 }
+
+#: redis-server's default save points (used unless --save or the config file says otherwise;
+#: an embedded ``Server`` has none unless given).
+DEFAULT_SAVE = "3600 1 300 100 60 10000"
 
 
 def read_config_file(path: str) -> dict[str, str]:
@@ -51,7 +57,11 @@ def read_config_file(path: str) -> dict[str, str]:
                 logger.warning(
                     "%s:%d: %r is not a trapline.kv setting; ignored", path, number, name
                 )
-            settings[name.lower()] = value.strip().strip('"')
+            value = value.strip().strip('"')
+            if name.lower() == "save" and value and settings.get("save"):
+                # As in redis.conf, each save line adds a save point ('save ""' clears them).
+                value = f"{settings['save']} {value}"
+            settings[name.lower()] = value
     return settings
 
 
@@ -62,12 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("config", nargs="?", help="a Redis-style config file")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port (default 6379)")
-    parser.add_argument("--dir", help="data directory for the append-only file (default .)")
+    parser.add_argument("--dir", help="data directory: append-only file, dump.rdb (default .)")
     parser.add_argument("--appendonly", choices=["yes", "no"], help="log writes to disk")
     parser.add_argument("--appendfsync", choices=["always", "everysec", "no"])
     parser.add_argument("--requirepass", help="password clients must AUTH with")
     parser.add_argument("--maxclients", type=int, help="maximum simultaneous clients")
     parser.add_argument("--timeout", type=int, help="close clients idle this many seconds")
+    parser.add_argument(
+        "--save",
+        metavar="'SECONDS CHANGES ...'",
+        help="RDB save points: snapshot to dump.rdb after CHANGES writes in SECONDS "
+        f"(default '{DEFAULT_SAVE}'; '' disables)",
+    )
     return parser
 
 
@@ -80,7 +96,17 @@ def config_from_args(argv: Sequence[str] | None) -> ServerConfig:
         value = getattr(args, option)
         if value is not None:
             settings[name] = value
-    config = ServerConfig()
+    config = ServerConfig(save=DEFAULT_SAVE)
+    if "save" in settings:
+        from ._cmd_config import _Invalid, _parse_special
+
+        text = str(settings["save"])
+        try:
+            settings["save"] = _parse_special("save", text.split(" "), text, "")
+        except _Invalid:
+            raise SystemExit(
+                f"trapline kv serve: save must be pairs of seconds and changes, not {text!r}"
+            ) from None
     for name, value in settings.items():
         # The server reads these with int(): a wrong one would fail deep inside the run.
         if config.values.get(name, "x").isdigit() and not str(value).isdigit():
@@ -107,11 +133,13 @@ async def serve(server: Server) -> None:
                     server.serve, config.get("bind").split()[0], config.get_int("port")
                 )
                 addresses = ", ".join(str(listener.socket.getsockname()) for listener in listeners)
-                persistence = (
-                    f"append-only file, fsync {config.get('appendfsync')}"
-                    if config.get("appendonly") == "yes"
-                    else "in memory only"
-                )
+                save = config.get("save")
+                if config.get("appendonly") == "yes":
+                    persistence = f"append-only file, fsync {config.get('appendfsync')}"
+                elif save:
+                    persistence = f"RDB snapshots (save {save})"
+                else:
+                    persistence = "in memory only"
                 logger.info(
                     "trapline.kv ready on %s; data dir %s; %s",
                     addresses,
@@ -146,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # An OSError (the port is taken, the data directory is not writable) is the user's to
         # fix, not a bug: say it in one line instead of four nested task-group tracebacks.
         leaves = list(_leaves(group))
+        if len(leaves) == 1 and isinstance(leaves[0], PersistenceError):
+            # A damaged dump.rdb or a data directory in use: one line, what to do.
+            logger.error("trapline.kv could not start: %s", leaves[0])
+            return 1
         if len(leaves) != 1 or not isinstance(leaves[0], OSError):
             raise
         address = f"{config.get('bind').split()[0]}:{config.get('port')}"

@@ -19,6 +19,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import trapline
+
 from ._cmd_config import config_value
 from ._commands import command
 from ._resp import Verbatim
@@ -204,6 +206,12 @@ def _persistence(server: Server) -> str:
     rewrites = getattr(aof, "rewrites", 0)
     if getattr(aof, "fd", -1) < 0:
         aof = None
+    from ._rdbfile import snapshots_of  # imports this module
+
+    rdb = snapshots_of(server)
+    bgsave_seconds = -1
+    if rdb.bgsave_running:
+        bgsave_seconds = int(trapline.current_time() - rdb.bgsave_started_at)
     text = _lines(
         "Persistence",
         [
@@ -215,16 +223,16 @@ def _persistence(server: Server) -> str:
             ("current_fork_perc", "0.00"),
             ("current_save_keys_processed", 0),
             ("current_save_keys_total", 0),
-            ("rdb_changes_since_last_save", 0),
-            ("rdb_bgsave_in_progress", 0),
+            ("rdb_changes_since_last_save", rdb.dirty),
+            ("rdb_bgsave_in_progress", int(rdb.bgsave_running)),
             ("rdb_last_save_time", server.lastsave),
-            ("rdb_last_bgsave_status", "ok"),
-            ("rdb_last_bgsave_time_sec", -1),
-            ("rdb_current_bgsave_time_sec", -1),
-            ("rdb_saves", 0),
+            ("rdb_last_bgsave_status", "ok" if rdb.last_bgsave_ok else "err"),
+            ("rdb_last_bgsave_time_sec", rdb.last_bgsave_seconds),
+            ("rdb_current_bgsave_time_sec", bgsave_seconds),
+            ("rdb_saves", rdb.saves),
             ("rdb_last_cow_size", 0),
-            ("rdb_last_load_keys_expired", 0),
-            ("rdb_last_load_keys_loaded", 0),
+            ("rdb_last_load_keys_expired", rdb.expired_at_load),
+            ("rdb_last_load_keys_loaded", rdb.loaded),
             ("aof_enabled", int(aof is not None)),
             ("aof_rewrite_in_progress", int(getattr(aof, "rewrite_buffer", None) is not None)),
             ("aof_rewrite_scheduled", 0),

@@ -5,12 +5,13 @@ _cmd_command, imported from here).
 HELLO answers like Redis 7.0.15 (``server`` "redis", ``version`` "7.0.15") so that client
 libraries enable their Redis 7 features. Authentication is Redis's ``default`` user with the
 ``requirepass`` password (no other ACL users exist). SHUTDOWN runs ``server.shutdown_hooks`` and
-stops ``Server.serve``; the client that asked gets no reply, as with Redis. SAVE and BGSAVE answer
-as Redis does (this server persists through its append-only file, not RDB snapshots).
+stops ``Server.serve``; the client that asked gets no reply, as with Redis. SAVE, BGSAVE and
+SHUTDOWN's SAVE/NOSAVE write RDB snapshots as Redis does (see _rdbfile).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -21,12 +22,15 @@ from ._cmd_pubsub import help_reply
 from ._cmd_tx import unwatch_all
 from ._commands import COMMANDS, command, parse_int_arg, syntax_error
 from ._db import CommandError
+from ._rdbfile import snapshots_of
 from ._resp import Map, SetReply, Simple, Verbatim
 
 if TYPE_CHECKING:
     from ._server import Client
 
 OK = Simple("OK")
+
+logger = logging.getLogger("trapline.kv")
 
 #: Clients that asked CLIENT NO-EVICT ON (the 'e' flag of CLIENT LIST).
 _no_evict: weakref.WeakSet[Client] = weakref.WeakSet()
@@ -374,17 +378,36 @@ def role(client: Client, argv: list[bytes]) -> Any:
 
 @command("save", 1, "no_async_loading admin noscript no_multi", keys=(0, 0, 0))
 def save(client: Client, argv: list[bytes]) -> Any:
-    client.server.lastsave = client.server.now_ms() // 1000
+    state = snapshots_of(client.server)
+    if state.bgsave_running:
+        raise CommandError("ERR Background save already in progress")
+    try:
+        state.save()
+    except OSError:
+        logger.exception("SAVE failed")
+        raise CommandError("ERR") from None  # what Redis replies when rdbSave fails
     return OK
 
 
 @command("bgsave", -1, "no_async_loading admin noscript", keys=(0, 0, 0))
 def bgsave(client: Client, argv: list[bytes]) -> Any:
-    if len(argv) > 1 and (len(argv) != 2 or argv[1].lower() != b"schedule"):
-        raise syntax_error()
-    if client.in_exec:
-        return Simple("Background saving scheduled")
-    client.server.lastsave = client.server.now_ms() // 1000
+    schedule = False
+    if len(argv) > 1:
+        if len(argv) != 2 or argv[1].lower() != b"schedule":
+            raise syntax_error()
+        schedule = True
+    state = snapshots_of(client.server)
+    if state.bgsave_running:
+        raise CommandError("ERR Background save already in progress")
+    if state.busy() or client.in_exec:
+        if schedule or client.in_exec:
+            state.bgsave_scheduled = True
+            return Simple("Background saving scheduled")
+        raise CommandError(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+            "SCHEDULE in order to schedule a BGSAVE whenever possible."
+        )
+    state.start_bgsave()
     return Simple("Background saving started")
 
 
@@ -405,7 +428,18 @@ def shutdown(client: Client, argv: list[bytes]) -> Any:
         raise syntax_error()
     if flags & 16:
         raise CommandError("ERR No shutdown in progress.")
-    client.server.shutdown()
+    server = client.server
+    state = snapshots_of(server)
+    # As Redis: SAVE saves, NOSAVE does not, neither saves if save points are configured.
+    if flags & 2 or (not flags & 1 and server.config.values.get("save", "").strip()):
+        try:
+            state.save()
+        except OSError:
+            logger.exception("SHUTDOWN could not save the DB")
+            if not flags & 8:  # FORCE stops anyway
+                raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.") from None
+    state.stop_decided = True
+    server.shutdown()
     # Redis exits without replying; the cancelled connection never sends this.
     client.closing = True
     return None

@@ -30,7 +30,16 @@ from ._resp import parse_int
 if TYPE_CHECKING:
     from ._db import Database
 
-__all__ = ["RDB_VERSION", "BadPayload", "crc64", "dump", "load", "lzf_compress", "verify"]
+__all__ = [
+    "RDB_VERSION",
+    "BadPayload",
+    "crc64",
+    "dump",
+    "load",
+    "lzf_compress",
+    "read_value",
+    "verify",
+]
 
 RDB_VERSION = 10
 
@@ -598,7 +607,12 @@ def _double(reader: _Reader) -> float:
 def load(payload: bytes) -> Any:
     """The value in a DUMP payload (already verified); raises ``BadPayload``."""
     reader = _Reader(payload)
-    kind = reader.byte()
+    return read_value(reader, reader.byte())
+
+
+def read_value(reader: _Reader, kind: int) -> Any:
+    """The value of RDB object type ``kind`` at the reader's position (in an RDB file the key
+    sits between the type byte and the value); raises ``BadPayload``."""
     value: Any
     if kind == _STRING:
         return reader.string()

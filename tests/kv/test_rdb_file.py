@@ -1,0 +1,344 @@
+"""RDB snapshots and the data-directory lock: SAVE/BGSAVE/SHUTDOWN write ``dump.rdb`` in Redis
+7.0's format, a restart loads it, real redis-server and trapline.kv read each other's files,
+save points fire at exact virtual times, damaged files refuse to start, and two servers cannot
+share a data directory."""
+
+import math
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from conftest import RawClient, _free_port
+
+import trapline
+import trapline.kv
+from trapline.kv._rdbfile import DataDirLocked, PersistenceError, snapshots_of
+
+# A dataset with every type, both encodings of each collection, TTLs and several databases.
+SCRIPT = [
+    (0, ["SET", "str", "hello"]),
+    (0, ["SET", "int", "12345"]),
+    (0, ["SET", "big", "x" * 5000]),
+    (0, ["SET", "ttl", "soon"]),
+    (0, ["PEXPIREAT", "ttl", "4102444800000"]),
+    (0, ["RPUSH", "list", "a", "1", "b" * 100, "-7"]),
+    (0, ["RPUSH", "longlist", *[f"item{i}" for i in range(600)]]),
+    (0, ["HSET", "hash", "f1", "v1", "f2", "22"]),
+    (0, ["HSET", "bighash", *[x for i in range(600) for x in (f"f{i}", f"v{i}")]]),
+    (0, ["SADD", "intset", "1", "2", "-300", "70000"]),
+    (0, ["SADD", "set", "a", "b", "c"]),
+    (0, ["SADD", "bigset", *[f"m{i}" for i in range(600)]]),
+    (0, ["ZADD", "zset", "1.5", "a", "-2", "b", "inf", "c"]),
+    (0, ["ZADD", "bigzset", *[x for i in range(200) for x in (str(i / 3), f"m{i}")]]),
+    (2, ["SET", "db2", "two"]),
+    (2, ["HSET", "h2", "a", "b"]),
+    (2, ["EXPIREAT", "h2", "4102444800"]),
+    (15, ["RPUSH", "l15", "x"]),
+]
+
+
+def _lines(reply: bytes) -> list[bytes]:
+    return reply.split(b"\r\n")
+
+
+def contents(client: RawClient) -> dict:
+    """Every key of every database: its type, value (sorted where unordered) and expiry."""
+    result = {}
+    for db in range(16):
+        client.call("SELECT", db)
+        keys = sorted(_lines(client.call("KEYS", "*"))[2::2])
+        for key in keys:
+            kind = client.call("TYPE", key)
+            if kind == b"+string\r\n":
+                value = client.call("GET", key)
+            elif kind == b"+list\r\n":
+                value = client.call("LRANGE", key, 0, -1)
+            elif kind == b"+hash\r\n":
+                items = _lines(client.call("HGETALL", key))[2::2]
+                value = sorted(zip(items[::2], items[1::2], strict=True))
+            elif kind == b"+set\r\n":
+                value = sorted(_lines(client.call("SMEMBERS", key))[2::2])
+            else:
+                value = client.call("ZRANGE", key, 0, -1, "WITHSCORES")
+            result[(db, key)] = (kind, value, client.call("PEXPIRETIME", key))
+    client.call("SELECT", 0)
+    return result
+
+
+def fill(client: RawClient) -> None:
+    for db, command in SCRIPT:
+        client.call("SELECT", db)
+        reply = client.call(*command)
+        assert not reply.startswith(b"-"), reply
+    client.call("SELECT", 0)
+
+
+class Served:
+    """A trapline.kv server on its own thread (see conftest.KVThread), for a data directory."""
+
+    def __init__(self, directory, **settings):
+        from conftest import KVThread
+
+        config = trapline.kv.ServerConfig(dir=str(directory), **settings)
+        self.thread = KVThread(config)
+
+    def __enter__(self):
+        self.thread.start()
+        self.client = RawClient(self.thread.port)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.close()
+        if self.thread._thread.is_alive():
+            self.thread.stop()
+        elif self.thread.error is not None:
+            raise self.thread.error
+
+
+def test_save_then_restart_gives_the_same_data(tmp_path):
+    with Served(tmp_path) as first:
+        fill(first.client)
+        before = contents(first.client)
+        assert first.client.call("SAVE") == b"+OK\r\n"
+    assert (tmp_path / "dump.rdb").exists()
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("temp-")]
+    with Served(tmp_path) as second:
+        assert contents(second.client) == before
+        assert len(before) == len(SCRIPT) - 2  # two commands only set a TTL
+
+
+@pytest.fixture
+def redis_binary():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    return binary
+
+
+class RedisProcess:
+    def __init__(self, binary, directory):
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [binary, "--dir", str(directory), "--dbfilename", "dump.rdb", "--port",
+             str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--logfile", str(directory / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.client = RawClient(self.port)
+                if self.client.call("PING") == b"+PONG\r\n":
+                    return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    self.process.wait()
+                    raise
+                time.sleep(0.05)
+
+    def stop(self):
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def test_redis_server_loads_a_dump_written_by_trapline_kv(tmp_path, redis_binary):
+    with Served(tmp_path) as served:
+        fill(served.client)
+        expected = contents(served.client)
+        assert served.client.call("SAVE") == b"+OK\r\n"
+    redis = RedisProcess(redis_binary, tmp_path)
+    try:
+        assert contents(redis.client) == expected
+        assert b"DB loaded from disk" in (tmp_path / "redis.log").read_bytes()
+    finally:
+        redis.stop()
+
+
+def test_trapline_kv_loads_a_dump_saved_by_redis_server(tmp_path, redis_binary):
+    redis = RedisProcess(redis_binary, tmp_path)
+    try:
+        fill(redis.client)
+        expected = contents(redis.client)
+        assert redis.client.call("SAVE") == b"+OK\r\n"
+    finally:
+        redis.stop()
+    with Served(tmp_path) as served:
+        assert contents(served.client) == expected
+
+
+def test_bgsave_holds_the_state_at_the_moment_it_ran(tmp_path):
+    with Served(tmp_path) as served:
+        client = served.client
+        client.call("RPUSH", "list", *range(2000))
+        client.call("HSET", "hash", "f", "before")
+        client.call("SET", "counter", "0")
+        client.send(
+            b"".join(
+                [
+                    b"*1\r\n$6\r\nBGSAVE\r\n",  # in one batch with the writes after it
+                    b"*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n",
+                    b"*4\r\n$4\r\nHSET\r\n$4\r\nhash\r\n$1\r\nf\r\n$5\r\nafter\r\n",
+                    b"*2\r\n$4\r\nLPOP\r\n$4\r\nlist\r\n",
+                ]
+            )
+        )
+        replies = [client.read_reply() for _ in range(4)]
+        assert replies == [b"+Background saving started\r\n", b":1\r\n", b":0\r\n", b"$1\r\n0\r\n"]
+        for _ in range(50):  # clients keep writing while it saves
+            client.call("INCR", "counter")
+        deadline = time.monotonic() + 20
+        while b"rdb_bgsave_in_progress:0" not in client.call("INFO", "persistence"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        info = client.call("INFO", "persistence")
+        assert b"rdb_last_bgsave_status:ok" in info
+        assert b"rdb_saves:1" in info
+        assert b"rdb_changes_since_last_save:53\r\n" in info  # the writes made after it began
+        assert client.call("GET", "counter") == b"$2\r\n51\r\n"
+    with Served(tmp_path) as again:
+        assert again.client.call("GET", "counter") == b"$1\r\n0\r\n"
+        assert again.client.call("HGET", "hash", "f") == b"$6\r\nbefore\r\n"
+        assert again.client.call("LLEN", "list") == b":2000\r\n"
+
+
+async def test_save_points_fire_at_exact_virtual_times(virtual_clock, tmp_path):
+    config = trapline.kv.ServerConfig(dir=str(tmp_path), save="60 3 10 5")
+    server = trapline.kv.Server(config)
+    state = snapshots_of(server)
+    async with trapline.TaskGroup() as tg:
+        await tg.start(server.serve, "127.0.0.1", 0)
+        start = trapline.current_time()
+        client = server.new_client("test")
+        for i in range(3):
+            server.execute(client, [b"SET", b"k%d" % i, b"v"])
+        await trapline.sleep(60.5)
+        assert state.saves == 0  # 3 changes, but not more than 60 seconds yet
+        await trapline.sleep(0.5)
+        assert state.bgsave_started_at == start + 61  # the first check after 60 s
+        while state.bgsave_running:
+            await trapline.sleep(0.001)
+        assert state.saves == 1 and state.dirty == 0
+        save_time = trapline.current_time()
+        for i in range(5):
+            server.execute(client, [b"SET", b"k%d" % i, b"w"])
+        started = state.bgsave_started_at
+        await trapline.sleep(12)  # 5 changes in more than 10 seconds
+        assert state.bgsave_started_at > started
+        # The first whole-second check more than 10 seconds after the save finished.
+        assert state.bgsave_started_at == start + math.floor(save_time - start) + 11
+        while state.bgsave_running:
+            await trapline.sleep(0.001)
+        assert state.saves == 2
+        tg.cancel_scope.cancel()
+    restarted = trapline.kv.Server(trapline.kv.ServerConfig(dir=str(tmp_path), save=""))
+    async with trapline.TaskGroup() as tg:
+        await tg.start(restarted.serve, "127.0.0.1", 0)
+        client = restarted.new_client("test")
+        assert restarted.execute(client, [b"GET", b"k4"]) == b"w"
+        tg.cancel_scope.cancel()
+
+
+async def test_no_save_points_no_automatic_save(virtual_clock, tmp_path):
+    server = trapline.kv.Server(trapline.kv.ServerConfig(dir=str(tmp_path)))
+    async with trapline.TaskGroup() as tg:
+        await tg.start(server.serve, "127.0.0.1", 0)
+        client = server.new_client("test")
+        server.execute(client, [b"SET", b"k", b"v"])
+        await trapline.sleep(7200)
+        tg.cancel_scope.cancel()
+    assert not (tmp_path / "dump.rdb").exists()
+    assert not (tmp_path / "trapline-kv.lock").exists()  # nothing persists: nothing locked
+
+
+def test_shutdown_saves_when_save_points_are_configured(tmp_path):
+    with Served(tmp_path, save="3600 1") as served:
+        served.client.call("SET", "k", "v")
+        served.client.send(b"SHUTDOWN\r\n")
+        served.thread._thread.join(10)
+    with Served(tmp_path, save="") as again:
+        assert again.client.call("GET", "k") == b"$1\r\nv\r\n"
+        again.client.call("SET", "k", "new")
+        again.client.send(b"SHUTDOWN NOSAVE\r\n")
+        again.thread._thread.join(10)
+    with Served(tmp_path) as third:
+        assert third.client.call("GET", "k") == b"$1\r\nv\r\n"
+        third.client.call("SET", "k", "saved")
+        third.client.send(b"SHUTDOWN SAVE\r\n")
+        third.thread._thread.join(10)
+    with Served(tmp_path) as fourth:
+        assert fourth.client.call("GET", "k") == b"$5\r\nsaved\r\n"
+
+
+def _serve_once(directory):
+    server = trapline.kv.Server(trapline.kv.ServerConfig(dir=str(directory)))
+
+    async def main():
+        async with trapline.TaskGroup() as tg:
+            await tg.start(server.serve, "127.0.0.1", 0)
+            tg.cancel_scope.cancel()
+
+    trapline.run(main)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "signature", "version"])
+def test_a_damaged_dump_refuses_to_start(tmp_path, damage):
+    with Served(tmp_path) as served:
+        fill(served.client)
+        served.client.call("SAVE")
+    path = tmp_path / "dump.rdb"
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        data[len(data) // 2] ^= 0x10
+    elif damage == "signature":
+        data[:5] = b"REDIX"
+    else:
+        data[5:9] = b"0099"
+    path.write_bytes(bytes(data))
+    with pytest.raises(BaseExceptionGroup) as caught:
+        _serve_once(tmp_path)
+    (error,) = caught.value.exceptions
+    while isinstance(error, BaseExceptionGroup):
+        (error,) = error.exceptions
+    assert isinstance(error, PersistenceError)
+    assert str(error).startswith(f"bad RDB file {tmp_path / 'dump.rdb'}: ")
+    assert str(error).endswith("refusing to start (move it away to start empty)")
+
+
+def test_a_missing_dump_starts_empty(tmp_path):
+    with Served(tmp_path) as served:
+        assert served.client.call("DBSIZE") == b":0\r\n"
+
+
+# -- the data-directory lock -------------------------------------------------------------------
+
+
+async def test_two_servers_cannot_share_a_data_directory(tmp_path):
+    config = {"dir": str(tmp_path), "appendonly": "yes"}
+    first = trapline.kv.Server(trapline.kv.ServerConfig(**config))
+    async with trapline.TaskGroup() as tg:
+        await tg.start(first.serve, "127.0.0.1", 0)
+        second = trapline.kv.Server(trapline.kv.ServerConfig(**config))
+        with pytest.raises(BaseExceptionGroup) as caught:
+            async with trapline.TaskGroup() as inner:
+                await inner.start(second.serve, "127.0.0.1", 0)
+        (error,) = caught.value.exceptions
+        while isinstance(error, BaseExceptionGroup):
+            (error,) = error.exceptions
+        assert isinstance(error, DataDirLocked)
+        assert str(error) == (
+            f"data directory {tmp_path} is in use by another trapline.kv server "
+            f"(pid {os.getpid()}); stop it or give this one another --dir"
+        )
+        tg.cancel_scope.cancel()
+    # After the first stops, a new one starts on the same directory.
+    third = trapline.kv.Server(trapline.kv.ServerConfig(**config))
+    async with trapline.TaskGroup() as tg:
+        await tg.start(third.serve, "127.0.0.1", 0)
+        tg.cancel_scope.cancel()
