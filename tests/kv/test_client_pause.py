@@ -1,6 +1,8 @@
 """CLIENT PAUSE/UNPAUSE/UNBLOCK: held commands run at exact virtual times; errors as Redis's."""
 
 import pytest
+from conftest import encode_command
+from test_pubsub import both
 
 import trapline
 import trapline.kv
@@ -103,3 +105,33 @@ async def test_client_unblock(virtual_clock):
 )
 def test_client_pause_and_unblock_errors_match_redis(differ, command):
     differ.check(*command)
+
+
+def test_client_reply_off_on_and_skip_match_redis(differ):
+    pair = differ.connection()
+    for client in pair:
+        client.send(
+            encode_command("CLIENT", "REPLY", "OFF")
+            + encode_command("SET", "a", "1")
+            + encode_command("GET", "a")
+            + encode_command("CLIENT", "REPLY", "SKIP")  # ignored while replies are off
+            + encode_command("CLIENT", "REPLY", "ON")
+            + encode_command("GET", "a")
+            + encode_command("CLIENT", "REPLY", "SKIP")
+            + encode_command("INCR", "a")
+            + encode_command("INCR", "a")
+            + encode_command("CLIENT", "REPLY", "OFF")
+            + encode_command("RESET")
+            + encode_command("CLIENT", "REPLY", "MAYBE")
+        )
+    redis, kv = pair
+    expected = [redis.read_reply() for _ in range(5)]
+    assert expected[:3] == [b"+OK\r\n", b"$1\r\n1\r\n", b":3\r\n"]
+    assert [kv.read_reply() for _ in range(5)] == expected
+
+
+def test_second_monitor_gets_no_reply(differ):
+    pair = differ.connection()
+    for client in pair:
+        client.send(encode_command("MONITOR") + encode_command("MONITOR"))
+    both(pair, "ECHO", "x")  # the next reply is ECHO's, the monitor's line follows

@@ -1,4 +1,4 @@
-"""CLIENT PAUSE, UNPAUSE and UNBLOCK, as Redis 7.0 does them.
+"""CLIENT PAUSE, UNPAUSE, UNBLOCK and REPLY, as Redis 7.0 does them.
 
 A pause holds commands where Redis does (``processCommand``): in ALL mode every command from
 every client (CLIENT UNPAUSE from another connection included, as in Redis), in WRITE mode
@@ -6,6 +6,10 @@ commands that write or may replicate (an EXEC whose transaction writes). The ser
 ``hold()`` before each command of its full path (``Server.gate``); a held command waits, off the
 loop, until the pause ends or is lifted, then runs. The batch loop's fast path is left while a
 pause is set (``_cmd_monitor.tracing``).
+
+CLIENT REPLY OFF/SKIP go through the same gate: the commands of a client that turned its
+replies off run there, and their replies become ``NoReply``. (Pub/sub messages still reach such
+a client; Redis drops them too.)
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from trapline.lowlevel import ParkingLot, reschedule
 
 from ._commands import Blocked, Command, command, parse_int_arg
 from ._db import CommandError
-from ._resp import Error, Simple
+from ._resp import Error, NoReply, Simple
 
 if TYPE_CHECKING:
     from ._server import Client, Server
@@ -56,18 +60,63 @@ def pause_of(server: Server) -> Pause | None:
     if pause is not None and not pause.active():
         server.__dict__["_client_pause"] = None
         pause.lifted.unpark_all()
-        server.gate = None
+        _update_gate(server)
         return None
     return pause
 
 
+def _reply_modes(server: Server) -> dict[Client, str]:
+    """Clients whose replies are off ("off") or skip the next command's ("skip")."""
+    modes = server.__dict__.get("_reply_modes")
+    if modes is None:
+        modes = server.__dict__["_reply_modes"] = {}
+        server.disconnect_hooks.append(lambda client: modes.pop(client, None))
+    assert isinstance(modes, dict)
+    return modes
+
+
+def _update_gate(server: Server) -> None:
+    paused = server.__dict__.get("_client_pause") is not None
+    server.gate = hold if paused or _reply_modes(server) else None
+
+
+def _filtered(client: Client, before: str | None, reply: Any) -> Any:
+    """The reply as the client's CLIENT REPLY mode lets it out (``before``: the mode when the
+    command started)."""
+    modes = _reply_modes(client.server)
+    after = modes.get(client)
+    if before is None or after != before:
+        return reply  # no mode, or the command changed it (CLIENT REPLY, RESET)
+    if before == "skip":
+        del modes[client]
+        _update_gate(client.server)
+    return NoReply
+
+
 def hold(client: Client, cmd: Command, argv: list[bytes]) -> Any:
-    """``Server.gate``: None to run the command now, or a ``Blocked`` that runs it after the
-    pause."""
+    """``Server.gate``: None to run the command now, or its reply (CLIENT REPLY), or a
+    ``Blocked`` that runs it after the pause."""
     server = client.server
+    modes = _reply_modes(server)
+    if cmd.name == "reset" and client in modes:
+        del modes[client]  # RESET turns replies back on (and is answered)
+        _update_gate(server)
+    before = modes.get(client)
     pause = pause_of(server)
     if pause is None or not pause.holds(client, cmd):
-        return None
+        if before is None:
+            return None
+        reply = server.call(client, cmd, argv)
+        if type(reply) is Blocked:
+            blocked = reply
+
+            async def block() -> Any:
+                return _filtered(client, before, await server.block(client, blocked, argv))
+
+            return Blocked((), 0, lambda: None, None, block)
+        if server._ready:
+            server.serve_blocked()
+        return _filtered(client, before, reply)
 
     async def wait_then_run() -> Any:
         while True:
@@ -82,7 +131,7 @@ def hold(client: Client, cmd: Command, argv: list[bytes]) -> Any:
             reply = await server.block(client, reply, argv)
         if server._ready:
             server.serve_blocked()
-        return reply
+        return _filtered(client, before, reply)
 
     return Blocked((), 0, lambda: None, None, wait_then_run)
 
@@ -112,7 +161,7 @@ def client_pause(client: Client, argv: list[bytes]) -> Any:
             pause.mode = "all"
     else:
         server.__dict__["_client_pause"] = Pause(server, end_ms, mode)
-        server.gate = hold
+        _update_gate(server)
     return OK
 
 
@@ -155,3 +204,23 @@ def client_unblock(client: Client, argv: list[bytes]) -> Any:
             reschedule(task, reply)
             return 1
     return 0
+
+
+@command("client|reply", 3, "noscript loading stale sentinel", keys=(0, 0, 0))
+def client_reply(client: Client, argv: list[bytes]) -> Any:
+    option = argv[2].lower()
+    modes = _reply_modes(client.server)
+    if option == b"on":
+        modes.pop(client, None)
+        reply: Any = OK
+    elif option == b"off":
+        modes[client] = "off"
+        reply = NoReply
+    elif option == b"skip":
+        if modes.get(client) != "off":
+            modes[client] = "skip"
+        reply = NoReply
+    else:
+        raise CommandError("ERR syntax error")
+    _update_gate(client.server)
+    return reply

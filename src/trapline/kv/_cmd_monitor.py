@@ -23,7 +23,7 @@ from ._cmd_debug import latency_sample
 from ._cmd_pubsub import help_reply
 from ._commands import Command, command, parse_int_arg
 from ._db import CommandError
-from ._resp import Simple
+from ._resp import NoReply, Simple
 
 if TYPE_CHECKING:
     from ._server import Client, Server
@@ -198,10 +198,11 @@ def _show(watcher: Client, line: bytes) -> None:
 @command("monitor", 1, "admin noscript loading stale", keys=(0, 0, 0))
 def monitor(client: Client, argv: list[bytes]) -> Any:
     server = client.server
-    if client not in server.monitors:
-        server.monitors[client] = None
-        if _forget not in server.disconnect_hooks:
-            server.disconnect_hooks.append(_forget)
+    if client in server.monitors:
+        return NoReply  # Redis ignores a second MONITOR, without a reply
+    server.monitors[client] = None
+    if _forget not in server.disconnect_hooks:
+        server.disconnect_hooks.append(_forget)
     return OK
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "Double",
     "Error",
     "Map",
+    "NoReply",
     "NullArray",
     "ProtocolError",
     "Push",
@@ -623,6 +624,15 @@ class _NullArray:
 NullArray: Any = _NullArray()
 
 
+@final
+class _NoReply:
+    __slots__ = ()
+
+
+#: No reply at all (CLIENT REPLY OFF/SKIP, a second MONITOR): encodes to nothing.
+NoReply: Any = _NoReply()
+
+
 def format_double(value: float) -> bytes:
     """How Redis 7.0 prints a double reply (``%.17g``, ``inf``/``-inf``)."""
     if math.isinf(value):
@@ -692,5 +702,7 @@ def encode(reply: Any, out: bytearray, resp3: bool = False) -> None:
     elif kind is str:
         data = reply.encode()
         out += b"$%d\r\n%s\r\n" % (len(data), data)
+    elif kind is _NoReply:
+        pass
     else:
         raise TypeError(f"cannot encode a reply of type {kind.__name__}")
