@@ -7,6 +7,7 @@ import pty
 import re
 import shutil
 import subprocess
+import threading
 
 import pytest
 from conftest import KVThread, RawClient
@@ -307,3 +308,28 @@ def test_cli_stat_reads_info(kv_port, kv_client):
     text = output.decode("utf-8", "replace")
     assert "------- data ------ --------------------- load -------------------- - child -" in text
     assert re.search(r"\n9 +\S+ +\d+ +\d+ +\d+", text), text
+
+
+@needs_cli
+def test_cli_monitor_mode(kv_port, kv_client):
+    assert REDIS_CLI is not None
+    process = subprocess.Popen(
+        [REDIS_CLI, "-p", str(kv_port), "MONITOR"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    watchdog = threading.Timer(10, process.kill)  # a missing line ends the test, not the run
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"OK\n"
+        kv_client.call("SET", "watched", "a b")
+        line = process.stdout.readline().decode()
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert re.fullmatch(r'\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "watched" "a b"\n', line), line
