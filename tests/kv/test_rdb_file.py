@@ -342,3 +342,35 @@ async def test_two_servers_cannot_share_a_data_directory(tmp_path):
     async with trapline.TaskGroup() as tg:
         await tg.start(third.serve, "127.0.0.1", 0)
         tg.cancel_scope.cancel()
+
+
+async def test_one_background_save_at_a_time(virtual_clock, tmp_path):
+    server = trapline.kv.Server(trapline.kv.ServerConfig(dir=str(tmp_path)))
+    state = snapshots_of(server)
+    async with trapline.TaskGroup() as tg:
+        await tg.start(server.serve, "127.0.0.1", 0)
+        client = server.new_client("test")
+        server.execute(client, [b"SET", b"k", b"v"])
+        seconds = int(server.execute(client, [b"TIME"])[0])
+        await trapline.sleep(5)
+        assert server.execute(client, [b"BGSAVE"]) == "Background saving started"
+        in_progress = "ERR Background save already in progress"
+        assert server.execute(client, [b"BGSAVE"]) == in_progress
+        assert server.execute(client, [b"BGSAVE", b"SCHEDULE"]) == in_progress
+        assert server.execute(client, [b"SAVE"]) == in_progress
+        while state.bgsave_running:
+            await trapline.sleep(0.001)
+        assert state.last_bgsave_ok
+        assert server.execute(client, [b"LASTSAVE"]) >= seconds + 5
+        # Inside EXEC, BGSAVE is scheduled: the next once-a-second check starts it.
+        server.execute(client, [b"MULTI"])
+        server.execute(client, [b"BGSAVE"])
+        assert server.execute(client, [b"EXEC"]) == ["Background saving scheduled"]
+        assert state.bgsave_scheduled and not state.bgsave_running
+        started = state.bgsave_started_at
+        await trapline.sleep(1)
+        assert state.bgsave_started_at > started and not state.bgsave_scheduled
+        while state.bgsave_running:
+            await trapline.sleep(0.001)
+        assert state.saves == 2
+        tg.cancel_scope.cancel()
