@@ -4,8 +4,8 @@ and client port are masked; slow log entries exactly on the virtual clock."""
 import re
 
 import pytest
-from conftest import KVThread, RawClient
-from test_pubsub import both
+from conftest import KVThread, RawClient, encode_command
+from test_pubsub import both, parse
 
 import trapline.kv
 from trapline.kv._cmd_monitor import sds_repr
@@ -165,3 +165,40 @@ def test_slowlog_errors_and_help(differ):
 @pytest.mark.parametrize("command", [("SLOWLOG", "RESET"), ("SLOWLOG", "GET", "0")])
 def test_slowlog_plain_replies(differ, command):
     differ.check(*command)
+
+
+async def test_fast_path_is_left_only_while_commands_must_be_traced():
+    server = trapline.kv.Server()
+    client = server.new_client("127.0.0.1:1")
+    assert not server.tracing
+    for name, value in (("slowlog-log-slower-than", b"0"), ("latency-monitor-threshold", b"5")):
+        server.execute(client, [b"CONFIG", b"SET", name.encode(), value])
+        assert server.tracing
+        server.execute(
+            client, [b"CONFIG", b"SET", name.encode(), b"10000" if value == b"0" else b"0"]
+        )
+        assert not server.tracing
+    watcher = server.new_client("127.0.0.1:2")
+    server.execute(watcher, [b"MONITOR"])
+    assert server.tracing
+    server.drop_client(watcher)
+    assert not server.tracing
+
+
+def test_slowlog_logs_fast_path_commands_when_logging_all(kv_port):
+    client = RawClient(kv_port)
+    try:
+        client.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        client.call("SLOWLOG", "RESET")
+        client.send(encode_command("SET", "k", "v") + encode_command("GET", "k"))
+        assert client.read_reply() == b"+OK\r\n"
+        assert client.read_reply() == b"$1\r\nv\r\n"
+        entries = parse(client.call("SLOWLOG", "GET"))
+        assert [entry[3] for entry in entries[:3]] == [
+            [b"GET", b"k"],
+            [b"SET", b"k", b"v"],
+            [b"SLOWLOG", b"RESET"],
+        ]
+    finally:
+        client.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        client.close()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import trapline
 from trapline.lowlevel import ParkingLot, reschedule
 
+from ._cmd_monitor import refresh_tracing
 from ._commands import Blocked, Command, command, parse_int_arg
 from ._db import CommandError
 from ._resp import Error, NoReply, Simple
@@ -78,6 +79,7 @@ def _reply_modes(server: Server) -> dict[Client, str]:
 def _update_gate(server: Server) -> None:
     paused = server.__dict__.get("_client_pause") is not None
     server.gate = hold if paused or _reply_modes(server) else None
+    refresh_tracing(server)
 
 
 def _filtered(client: Client, before: str | None, reply: Any) -> Any:

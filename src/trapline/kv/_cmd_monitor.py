@@ -5,7 +5,7 @@ server's clock (the kernel clock, so exact on virtual time). It feeds MONITOR cl
 ``replicationFeedMonitors``: ``+<unix time> [<db> <addr>] "ARG" ...``, each argument quoted as
 ``sdscatrepr`` does, AUTH and HELLO/MIGRATE passwords redacted, admin commands left out) and
 pushes slow commands to the slow log (``slowlogPushEntryIfNeeded``). The batch loop's fast path
-does not call ``Server.call``: ``tracing()`` says when it must be left, which is while a client
+does not call ``Server.call``: ``Server.tracing`` says when it must be left, which is while a client
 monitors, while ``slowlog-log-slower-than`` is 0 (every command is logged) or while the latency
 monitor is on, so the fast path costs nothing when none of them is asked for. With the default
 threshold, commands on the fast path (keyspace commands from ordinary clients) are not timed.
@@ -128,12 +128,21 @@ def tracing(server: Server) -> bool:
     )
 
 
+def refresh_tracing(server: Server) -> None:
+    """Recompute ``server.tracing`` (after a monitor, gate or setting changed)."""
+    server.tracing = tracing(server)
+
+
 def trace(client: Client, cmd: Command, argv: list[bytes], seconds: float) -> None:
     """Show a command that ran to the monitors and the slow log (see the module docstring)."""
     server = client.server
     monitor, slowlog = _visible(cmd)
-    if cmd.name == "reset":
+    name = cmd.name
+    if name == "reset":
         server.monitors.pop(client, None)  # RESET ends MONITOR mode (and is not shown)
+        refresh_tracing(server)
+    elif name == "config|set":
+        refresh_tracing(server)  # slowlog-log-slower-than or latency-monitor-threshold
     if monitor and server.monitors:
         micros = server.now_us()
         line = b"+%d.%06d [%d %s] %s\r\n" % (
@@ -201,13 +210,15 @@ def monitor(client: Client, argv: list[bytes]) -> Any:
     if client in server.monitors:
         return NoReply  # Redis ignores a second MONITOR, without a reply
     server.monitors[client] = None
+    refresh_tracing(server)
     if _forget not in server.disconnect_hooks:
         server.disconnect_hooks.append(_forget)
     return OK
 
 
 def _forget(client: Client) -> None:
-    client.server.monitors.pop(client, None)
+    if client.server.monitors.pop(client, 0) is None:
+        refresh_tracing(client.server)
 
 
 def keyspace_refused(client: Client, cmd: Command) -> CommandError | None:

@@ -210,6 +210,11 @@ class Server:
         #: Asked before a command of the full path runs; a result other than None is its
         #: reply instead (CLIENT PAUSE holds commands this way: see _cmd_clientx).
         self.gate: Callable[[Client, Command, list[bytes]], Any] | None = None
+        #: Must every command go through ``call`` (a client monitors, the slow log logs every
+        #: command, the latency monitor is on, a gate is set)? Then the batch loop's fast path
+        #: is left. Kept up to date by _cmd_monitor's ``refresh_tracing`` (a plain attribute:
+        #: the batch loop reads it often).
+        self.tracing = tracing(self)
 
     # -- time ----------------------------------------------------------------------------------
 
@@ -226,13 +231,6 @@ class Server:
         if self._clock_start is None:
             self._clock_start = now
         return int((self._epoch + (now - self._clock_start)) * 1_000_000)
-
-    @property
-    def tracing(self) -> bool:
-        """Must every command go through ``call`` (a client monitors, the slow log logs every
-        command, the latency monitor is on)? Then the batch loop's fast path is left (see
-        _cmd_monitor)."""
-        return tracing(self)
 
     @property
     def started(self) -> float:
