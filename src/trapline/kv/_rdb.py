@@ -93,6 +93,15 @@ _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)
 
 
+class _Slots(dict[int, int]):
+    """lzf's hash table as a dict: an empty slot reads as -1, as in the list form."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: int) -> int:
+        return -1
+
+
 def lzf_compress(data: bytes, out_len: int) -> bytes | None:
     """``lzf_compress`` as Redis builds it (HLOG 16, VERY_FAST): the compressed bytes, or None
     if they would not fit in ``out_len`` bytes."""
@@ -101,7 +110,9 @@ def lzf_compress(data: bytes, out_len: int) -> bytes | None:
         return None
     # lzf's rolling hash slot, ((h >> 8) - h * 5) & 0xffff, depends only on the three bytes at
     # the position, so it is computed from them; -1 marks an empty slot (lzf's NULL).
-    htab = [-1] * 65536
+    # A short input (most strings) touches a few slots: a dict saves building and freeing
+    # the 64K-slot list, which took longer than compressing.
+    htab: Any = _Slots() if in_end < 4096 else [-1] * 65536
     out = bytearray(out_len + 64)
     ip, op, lit = 0, 1, 0
     last = in_end - 2
