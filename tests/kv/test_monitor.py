@@ -202,3 +202,9 @@ def test_slowlog_logs_fast_path_commands_when_logging_all(kv_port):
     finally:
         client.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
         client.close()
+
+
+def test_monitor_inside_a_transaction_matches_redis(differ):
+    differ.check("MULTI")
+    differ.check("MONITOR")
+    differ.check("EXEC")

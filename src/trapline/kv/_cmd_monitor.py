@@ -206,6 +206,8 @@ def _show(watcher: Client, line: bytes) -> None:
 
 @command("monitor", 1, "admin noscript loading stale", keys=(0, 0, 0))
 def monitor(client: Client, argv: list[bytes]) -> Any:
+    if client.in_exec:
+        raise CommandError("ERR MONITOR isn't allowed for DENY BLOCKING client")
     server = client.server
     if client in server.monitors:
         return NoReply  # Redis ignores a second MONITOR, without a reply
