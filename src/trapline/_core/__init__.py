@@ -57,16 +57,7 @@ from ._stepper import StepEvent, Stepper
 from ._task import Task
 from ._taskgroup import TASK_STATUS_IGNORED, TaskGroup, TaskStatus, gather
 from ._traps import Abort
-from ._waits import (
-    add_reader,
-    add_writer,
-    io_statistics,
-    notify_closing,
-    remove_reader,
-    remove_writer,
-    wait_readable,
-    wait_writable,
-)
+from ._waits import io_statistics, notify_closing, wait_readable, wait_writable
 
 __all__ = [
     "TASK_STATUS_IGNORED",
@@ -120,10 +111,6 @@ __all__ = [
     "move_on_after",
     "move_on_at",
     "notify_closing",
-    "add_reader",
-    "add_writer",
-    "remove_reader",
-    "remove_writer",
     "park",
     "remove_default_instrument",
     "remove_instrument",

@@ -37,7 +37,6 @@ import select
 import selectors
 import socket
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, final
 
@@ -72,23 +71,11 @@ class IOStatistics:
 
 @final
 class _Waiters:
-    __slots__ = (
-        "mask",
-        "on_read",
-        "on_write",
-        "read_hint",
-        "reader",
-        "unwanted",
-        "write_hint",
-        "writer",
-    )
+    __slots__ = ("mask", "read_hint", "reader", "unwanted", "write_hint", "writer")
 
     def __init__(self) -> None:
         self.reader: Task | None = None
         self.writer: Task | None = None
-        # Persistent watches (``add_reader``): called at every report, instead of a task woken.
-        self.on_read: Callable[[], object] | None = None
-        self.on_write: Callable[[], object] | None = None
         self.mask = 0  # interest currently registered with the OS (0: not registered)
         # An event arrived while nobody waited in that direction (see the essay).
         self.read_hint = False
@@ -145,12 +132,12 @@ class _Backend:
             record.write_hint = False
             return
         if reading:
-            if record.reader is not None or record.on_read is not None:
+            if record.reader is not None:
                 raise BusyResourceError("another task is already waiting to read from this fd")
             record.reader = task
             bit = self._IN
         else:
-            if record.writer is not None or record.on_write is not None:
+            if record.writer is not None:
                 raise BusyResourceError("another task is already waiting to write to this fd")
             record.writer = task
             bit = self._OUT
@@ -178,51 +165,6 @@ class _Backend:
             elif not reason.reading and record.writer is task:
                 record.writer = None
         return Abort.SUCCEEDED
-
-    def watch(self, fd: int, reading: bool, callback: Callable[[], object] | None) -> None:
-        """Call ``callback()`` from the run loop each time a poll reports ``fd`` ready in that
-        direction, until ``watch(fd, reading, None)`` (or ``notify_closing``)."""
-        record = self._records.get(fd)
-        if callback is None:
-            if record is None:
-                return
-            bit = self._IN if reading else self._OUT
-            if reading:
-                record.on_read = None
-                waiting = record.reader is not None
-            else:
-                record.on_write = None
-                waiting = record.writer is not None
-            if record.mask & bit and not waiting:
-                new = record.mask & ~bit
-                self._register(fd, record.mask, new)
-                record.mask = new
-            if not any(
-                (record.mask, record.reader, record.writer, record.on_read, record.on_write)
-            ):
-                # Hints go with it: nobody is left to want them.
-                del self._records[fd]
-                self.idle = not self._records
-            return
-        if record is None:
-            record = self._records[fd] = _Waiters()
-        if (record.reader or record.on_read) if reading else (record.writer or record.on_write):
-            raise BusyResourceError(
-                f"fd {fd} is already watched or waited on for {'reading' if reading else 'writing'}"
-            )
-        bit = self._IN if reading else self._OUT
-        if not record.mask & bit:
-            self._register(fd, record.mask, record.mask | bit)
-            record.mask |= bit
-        if reading:
-            record.on_read = callback
-            pending, record.read_hint = record.read_hint, False
-        else:
-            record.on_write = callback
-            pending, record.write_hint = record.write_hint, False
-        self.idle = False
-        if pending:
-            callback()  # reported while nobody watched: it is still (level-triggered) ready
 
     def notify_closing(self, fd: int) -> None:
         record = self._records.pop(fd, None)
@@ -256,8 +198,6 @@ class _Backend:
                 if task is not None:
                     record.reader = None
                     task._runner.wake(task, None)
-                elif record.on_read is not None:
-                    record.on_read()
                 else:
                     record.read_hint = True
                     unwanted |= self._IN
@@ -266,8 +206,6 @@ class _Backend:
                 if task is not None:
                     record.writer = None
                     task._runner.wake(task, None)
-                elif record.on_write is not None:
-                    record.on_write()
                 else:
                     record.write_hint = True
                     unwanted |= self._OUT

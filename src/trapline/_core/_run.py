@@ -397,14 +397,11 @@ class Runner:
             try:
                 fn(*args)
             except BaseException as error:
-                self.callback_failed(error, "run_sync_soon")
-
-    def callback_failed(self, error: BaseException, kind: str) -> None:
-        """A callback the loop runs outside any task (``run_sync_soon``, ``add_reader``) raised:
-        the run ends (cancelled) and ``trapline.run`` raises the first such error."""
-        if self.crash is None:
-            self.crash = error
-            self.root_scope._cancel(f"a {kind} callback raised {type(error).__name__}", kind)
+                if self.crash is None:
+                    self.crash = error
+                    self.root_scope._cancel(
+                        f"a run_sync_soon callback raised {type(error).__name__}", "run_sync_soon"
+                    )
 
     def _deliver_ki(self) -> None:
         self.ki_pending = False

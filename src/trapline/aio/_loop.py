@@ -8,9 +8,8 @@ program is trapline's:
 * when asyncio has nothing ready, the driver parks with the earliest asyncio timer as its
   trapline deadline (so ``loop.time()`` is ``trapline.current_time()``, and on a virtual clock
   ``call_later(5, ...)`` runs at exactly 5.0);
-* readiness comes from the kernel's own poll: each fd asyncio registers is watched with
-  ``trapline.lowlevel.add_reader``/``add_writer`` (``_selector.py``), whose callbacks post the
-  event and wake the driver;
+* readiness comes from watcher tasks waiting in ``wait_readable``/``wait_writable``
+  (``_selector.py``), which wake the driver;
 * ``call_soon`` from trapline code and ``call_soon_threadsafe`` from other threads (through
   ``Token.run_sync_soon``) wake it too; otherwise it checkpoints between batches, so trapline
   tasks and asyncio callbacks share one run queue.
@@ -53,6 +52,7 @@ from trapline.lowlevel import (
     Clock,
     Task,
     Token,
+    checkpoint,
     current_clock,
     current_root_task,
     current_task,
@@ -246,10 +246,12 @@ class TraplineEventLoop(asyncio.SelectorEventLoop):
         ready = self._ready
         selector = self._tsel
         while True:
+            if selector.take_fresh():
+                await checkpoint()  # new watchers register their fds before the next poll
             if ready or self._stopping or selector.has_events:
                 # More to run: let trapline tasks have their turn, but come back through a
                 # deadline of "now" rather than a plain checkpoint, because the kernel fires
-                # deadlines after it has polled I/O and posted the events. So, as in asyncio,
+                # deadlines after it has polled I/O and woken the watchers. So, as in asyncio,
                 # every iteration sees the I/O that is ready before it runs callbacks.
                 deadline = self.time()
             else:

@@ -1,36 +1,32 @@
-"""The asyncio loop's selector, fed by trapline's poll instead of its own.
+"""The asyncio loop's selector, fed by trapline's readiness waits instead of its own poll.
 
 asyncio's selector event loop asks a ``selectors.BaseSelector`` which registered file descriptors
-are ready. Here the answer comes from trapline's kernel: every registered fd and direction is
-watched with ``trapline.lowlevel.add_reader``/``add_writer``, whose callback, run by the kernel
-right after its poll, posts the event and wakes the loop's driver task. ``select()`` never
-blocks: the driver parks in trapline *before* calling asyncio's ``_run_once``, which then finds
-the posted events.
+are ready. Here the answer comes from trapline's kernel: for every registered fd and direction a
+small *watcher* task waits in ``wait_readable``/``wait_writable``, and when the fd is ready it
+posts the event, wakes the loop's driver and parks until the loop has taken the event (so a
+level-triggered fd that the callback has not drained yet is not reported twice). ``select()``
+never blocks: the driver parks in trapline *before* calling asyncio's ``_run_once``, which then
+finds the posted events.
 
 So there is one poll for the whole program, trapline's, and asyncio's transports, ``sock_*``
-methods, servers and pipes run unmodified on top of it. Watches are level-triggered, as
-asyncio's selectors are: an fd that a callback has not drained yet is reported again at the next
-poll (posting is idempotent until ``select`` takes the events). No task per fd: an event costs
-one callback, not a task's wake-up, post and re-wait (that design cost a quarter of aiohttp's
-throughput per CPU-second).
+methods, servers and pipes run unmodified on top of it.
 
 Some facts this relies on:
 
 * asyncio removes a reader and writer before closing a socket, so a full ``unregister`` is the
   moment to tell the kernel (``notify_closing``) that the fd may be reused.
-* An fd may be reported spuriously (an event that the callback already consumed); asyncio's
-  callbacks retry on ``BlockingIOError``, as they must with any selector.
+* A watcher may report an fd spuriously (an event that the callback already consumed);
+  asyncio's callbacks retry on ``BlockingIOError``, as they must with any selector.
 """
 
 from __future__ import annotations
 
 import selectors
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
 from typing import TYPE_CHECKING, Any, final
 
-from trapline import TaskGroup
-from trapline.lowlevel import add_reader, add_writer, notify_closing, remove_reader, remove_writer
+from trapline import CancelScope, ClosedResourceError, TaskGroup
+from trapline.lowlevel import ParkingLot, notify_closing, wait_readable, wait_writable
 
 if TYPE_CHECKING:
     from _typeshed import FileDescriptorLike
@@ -79,10 +75,10 @@ class _KeyMap(Mapping[Any, selectors.SelectorKey]):
 
 @final
 class TraplineSelector(selectors.BaseSelector):
-    """A selector whose readiness comes from trapline's poll (see the module essay).
+    """A selector whose readiness comes from trapline watcher tasks (see the module essay).
 
-    While the loop is attached to a trapline run (``attach()``), each registered fd and
-    direction is watched by the kernel; ``detach()`` drops the watches and ``attach`` makes them
+    While the loop is attached to a trapline run (``attach(group)``), each registered fd and
+    direction has a watcher task in ``group``; ``detach()`` ends them and ``attach`` starts them
     again, so registrations outlive one ``run_forever`` call as they do with a real selector.
     """
 
@@ -90,11 +86,14 @@ class TraplineSelector(selectors.BaseSelector):
         self._keys: dict[int, selectors.SelectorKey] = {}
         self._map = _KeyMap(self)
         self._pending: dict[int, int] = {}
-        self._watched: set[tuple[int, int]] = set()
-        self._attached = False
+        self._watchers: dict[tuple[int, int], CancelScope] = {}
+        self._group: TaskGroup | None = None
+        self._rearm = ParkingLot("asyncio: the loop to run the fd's callback")
         self._wake = wake
         self._report = report
         self._closed = False
+        #: Watchers were started since the driver last looked (see ``take_fresh``).
+        self._fresh = False
 
     # -- selectors.BaseSelector ----------------------------------------------------------------
 
@@ -129,7 +128,7 @@ class TraplineSelector(selectors.BaseSelector):
             raise KeyError(f"{fileobj!r} is not registered") from None
         self._pending.pop(fd, None)
         self._unwatch(fd, key.events)
-        if self._attached:
+        if self._group is not None:
             # asyncio is about to close it, or may: the kernel must forget the fd first.
             notify_closing(fd)
         return key
@@ -162,6 +161,9 @@ class TraplineSelector(selectors.BaseSelector):
             key = keys.get(fd)
             if key is not None and mask & key.events:
                 ready.append((key, mask & key.events))
+        # The callbacks run right after this, in the same step of the driver; the watchers run
+        # later, so they wait again only once the callbacks have had their go.
+        self._rearm.unpark_all()
         return ready
 
     def close(self) -> None:
@@ -176,40 +178,63 @@ class TraplineSelector(selectors.BaseSelector):
 
     @property
     def has_events(self) -> bool:
-        """True when the kernel posted an event that ``select`` has not returned yet."""
+        """True when a watcher posted an event that ``select`` has not returned yet."""
         return bool(self._pending)
 
+    def take_fresh(self) -> bool:
+        """True (once) if watchers were started since the last call: they must run once to
+        register their interest before the kernel's next poll can report their fd."""
+        fresh = self._fresh
+        self._fresh = False
+        return fresh
+
     def attach(self, group: TaskGroup) -> None:
-        """Watch every registered fd with the current run's kernel (``group``: the loop's task
-        group in this run, kept for symmetry with ``detach``)."""
-        self._attached = True
+        """Start watching every registered fd, in tasks of ``group``."""
+        self._group = group
         for fd, key in self._keys.items():
             self._watch(fd, key.events)
 
     def detach(self) -> None:
-        """Drop every watch; registrations stay."""
-        if self._attached:
-            for fd, bit in self._watched:
-                (remove_reader if bit == EVENT_READ else remove_writer)(fd)
-        self._attached = False
-        self._watched.clear()
+        """Stop every watcher; registrations stay."""
+        self._group = None
+        for scope in self._watchers.values():
+            scope.cancel()
+        self._watchers.clear()
         self._pending.clear()
 
     def _watch(self, fd: int, events: int) -> None:
-        if not self._attached:
+        group = self._group
+        if group is None:
             return
         for bit in (EVENT_READ, EVENT_WRITE):
-            if events & bit and (fd, bit) not in self._watched:
-                add = add_reader if bit == EVENT_READ else add_writer
+            if events & bit and (fd, bit) not in self._watchers:
+                scope = self._watchers[fd, bit] = CancelScope()
+                self._fresh = True
+                kind = "reader" if bit == EVENT_READ else "writer"
+                group.spawn(self._watcher, fd, bit, scope, name=f"asyncio fd {fd} {kind}")
+
+    def _unwatch(self, fd: int, events: int) -> None:
+        for bit in (EVENT_READ, EVENT_WRITE):
+            if events & bit:
+                scope = self._watchers.pop((fd, bit), None)
+                if scope is not None:
+                    scope.cancel()
+
+    async def _watcher(self, fd: int, bit: int, scope: CancelScope) -> None:
+        wait = wait_readable if bit == EVENT_READ else wait_writable
+        with scope:
+            while True:
                 try:
-                    add(fd, partial(self._post, fd, bit))
+                    await wait(fd)
+                except ClosedResourceError:
+                    return
                 except OSError:
                     # The fd cannot be polled (closed under asyncio, say): let the callback
                     # make its system call and see the error itself.
                     self._post(fd, bit)
-                    continue
+                    return
                 except Exception as error:
-                    # A trapline task waits on the same fd in the same direction: asyncio
+                    # Another trapline task waits on the same fd in the same direction: asyncio
                     # cannot be told which of them gets the readiness.
                     self._report(
                         {
@@ -217,14 +242,9 @@ class TraplineSelector(selectors.BaseSelector):
                             "exception": error,
                         }
                     )
-                    continue
-                self._watched.add((fd, bit))
-
-    def _unwatch(self, fd: int, events: int) -> None:
-        for bit in (EVENT_READ, EVENT_WRITE):
-            if events & bit and (fd, bit) in self._watched:
-                self._watched.discard((fd, bit))
-                (remove_reader if bit == EVENT_READ else remove_writer)(fd)
+                    return
+                self._post(fd, bit)
+                await self._rearm.park()
 
     def _post(self, fd: int, bit: int) -> None:
         pending = self._pending
