@@ -374,3 +374,34 @@ async def test_one_background_save_at_a_time(virtual_clock, tmp_path):
             await trapline.sleep(0.001)
         assert state.saves == 2
         tg.cancel_scope.cancel()
+
+
+async def test_a_failed_background_save_is_retried_after_5_seconds(virtual_clock, tmp_path):
+    # The snapshot's directory does not exist, so every save fails.
+    config = trapline.kv.ServerConfig(
+        dir=str(tmp_path), save="1 1", dbfilename=os.path.join("missing", "dump.rdb")
+    )
+    server = trapline.kv.Server(config)
+    state = snapshots_of(server)
+
+    async def until(when):
+        await trapline.sleep(start + when - trapline.current_time())
+
+    async with trapline.TaskGroup() as tg:
+        await tg.start(server.serve, "127.0.0.1", 0)
+        start = trapline.current_time()
+        client = server.new_client("test")
+        server.execute(client, [b"SET", b"k", b"v"])
+        await until(2.5)
+        assert state.bgsave_started_at == start + 2  # 1 change, more than 1 second
+        while state.bgsave_running:
+            await trapline.sleep(0.001)
+        assert not state.last_bgsave_ok and state.saves == 0 and state.dirty == 1
+        info = server.execute(client, [b"INFO", b"persistence"])
+        assert b"rdb_last_bgsave_status:err\r\n" in info.text
+        assert server.execute(client, [b"SAVE"]) == "ERR"  # what Redis replies
+        await until(7.5)
+        assert state.bgsave_started_at == start + 2  # not before 5 seconds after the failure
+        await until(8.5)
+        assert state.bgsave_started_at == start + 8
+        tg.cancel_scope.cancel()
