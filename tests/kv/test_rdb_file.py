@@ -405,3 +405,34 @@ async def test_a_failed_background_save_is_retried_after_5_seconds(virtual_clock
         await until(8.5)
         assert state.bgsave_started_at == start + 8
         tg.cancel_scope.cancel()
+
+
+def _changes(client: RawClient) -> bytes:
+    info = client.call("INFO", "persistence")
+    return info.split(b"rdb_changes_since_last_save:")[1].split(b"\r\n")[0]
+
+
+def test_changes_are_counted_as_redis_counts_them(differ):
+    commands = [
+        ["SET", "s", "1"],
+        ["INCR", "s"],
+        ["MSET", "a", "1", "b", "2", "c", "3"],
+        ["MSETNX", "a", "1", "d", "4"],  # sets nothing
+        ["RPUSH", "l", "x", "y", "z"],
+        ["LPUSHX", "missing", "x"],
+        ["HSET", "h", "f", "1", "g", "2"],
+        ["HSET", "h", "f", "1"],  # an update still counts
+        ["SADD", "set", "a", "b", "a"],
+        ["SADD", "set", "a"],
+        ["DEL", "a", "b", "nothing"],
+        ["EXPIRE", "c", "100"],
+        ["EXPIRE", "nothing", "100"],
+        ["ZADD", "z", "1", "m", "2", "n"],
+        ["SREM", "set", "a", "zzz"],
+    ]
+    for client in differ.main:
+        assert client.call("SAVE") == b"+OK\r\n"
+    redis, kv = differ.main
+    for command in commands:
+        differ.check(*command)
+        assert _changes(kv) == _changes(redis), command

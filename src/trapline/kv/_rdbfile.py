@@ -15,8 +15,9 @@ encoded and written in a worker thread while clients keep writing.
 
 Save points (``save "3600 1 300 100 60 10000"``) are checked once a second on the kernel clock,
 as Redis's cron does: a BGSAVE starts when at least N changes were made and more than M seconds
-passed since the last successful save (after a failed one, retried every 5 seconds). A change
-is one successful write command (Redis counts some multi-key writes as several).
+passed since the last successful save (after a failed one, retried every 5 seconds). Changes
+are counted as Redis counts them for the common writes (elements pushed, keys deleted, members
+added: see ``_REPLY_COUNTS``), one per command otherwise.
 
 Two servers must never share a data directory: their append-only files would interleave and
 their snapshots overwrite each other. A server with persistence (``appendonly yes`` or save
@@ -333,6 +334,42 @@ def save_points(text: str) -> list[tuple[int, int]]:
     return list(zip(numbers[::2], numbers[1::2], strict=True))
 
 
+# How Redis counts a write's changes (its ``server.dirty``). These count their integer reply
+# (keys deleted, members added...: 0 when nothing changed):
+_REPLY_COUNTS = frozenset(
+    [
+        "del",
+        "unlink",
+        "sadd",
+        "srem",
+        "hdel",
+        "zrem",
+        "lrem",
+        "setnx",
+        "hsetnx",
+        "expire",
+        "pexpire",
+        "expireat",
+        "pexpireat",
+        "persist",
+        "smove",
+        "renamenx",
+        "move",
+        "copy",
+        "zadd",
+    ]
+)
+# These count their arguments after the first ``skip``, ``per`` to a change (HSET counts
+# updated fields too); LPUSHX on a missing key and MSETNX that set nothing count none.
+# Anything else counts 1.
+_ARG_COUNTS = {
+    **dict.fromkeys(["lpush", "rpush", "lpushx", "rpushx"], (2, 1)),
+    **dict.fromkeys(["mset", "msetnx"], (1, 2)),
+    **dict.fromkeys(["hset", "hmset"], (2, 2)),
+}
+_NONE_IF_ZERO = frozenset(["lpushx", "rpushx", "msetnx"])
+
+
 class Snapshots:
     """A server's RDB state: changes since the last save, the BGSAVE in progress, history."""
 
@@ -363,8 +400,17 @@ class Snapshots:
         return os.path.join(values["dir"], values.get("dbfilename", "dump.rdb"))
 
     def changed(self, client: Client, name: str, argv: list[bytes], reply: Any) -> None:
-        """Count one change (a ``Server.write_hooks`` hook)."""
-        self.dirty += 1
+        """Count the changes a write made, as Redis's ``server.dirty`` does for the common
+        commands (a ``Server.write_hooks`` hook)."""
+        if name in _REPLY_COUNTS:
+            self.dirty += reply if type(reply) is int else 1
+            return
+        counts = _ARG_COUNTS.get(name)
+        if counts is None:
+            self.dirty += 1
+        elif reply != 0 or name not in _NONE_IF_ZERO:
+            skip, per = counts
+            self.dirty += (len(argv) - skip) // per
 
     def _saved(self, dirty_before: int) -> None:
         server = self.server
