@@ -161,3 +161,32 @@ def test_unknown_config_names_are_logged_and_ignored(tmp_path, caplog):
     assert [record.getMessage() for record in caplog.records] == [
         f"{path}:1: 'daemonize' is not a trapline.kv setting; ignored"
     ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "saved"),
+    [("", True), ("shutdown-on-sigterm nosave\n", False), ('save ""\n', False)]
+    + [('save ""\nshutdown-on-sigterm save\n', True)],
+)
+def test_sigterm_saves_as_shutdown_on_sigterm_says(tmp_path, settings, saved):
+    (tmp_path / "kv.conf").write_text(settings)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trapline", "kv", "serve", "kv.conf", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        _wait_for_port(port, process)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"SET k v\r\n")
+            assert sock.recv(100) == b"+OK\r\n"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        process.stderr.close()
+    assert (tmp_path / "dump.rdb").exists() == saved

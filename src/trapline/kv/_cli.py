@@ -18,7 +18,7 @@ from typing import Any
 import trapline
 from trapline.lowlevel import current_token
 
-from ._rdbfile import PersistenceError
+from ._rdbfile import PersistenceError, snapshots_of
 from ._server import Server, ServerConfig
 
 logger = logging.getLogger("trapline.kv")
@@ -44,7 +44,8 @@ def read_config_file(path: str) -> dict[str, str]:
     """Parse a Redis-style config file into ``{name: value}``; names the server does not know
     are logged and kept (a redis.conf has many that do not apply here)."""
     settings: dict[str, str] = {}
-    known = ServerConfig().values
+    # The server's own settings, and Redis's that it reads when present.
+    known = {*ServerConfig().values, "dbfilename", "shutdown-on-sigint", "shutdown-on-sigterm"}
     with open(path, encoding="utf-8") as file:
         for number, raw in enumerate(file, 1):
             line = raw.strip()
@@ -120,13 +121,19 @@ def config_from_args(argv: Sequence[str] | None) -> ServerConfig:
 async def serve(server: Server) -> None:
     """Serve until SIGTERM, SIGINT or cancellation; then stop cleanly."""
     config = server.config
+    # Stopping other than by SIGTERM or SHUTDOWN is Ctrl-C: Redis's shutdown-on-sigint.
+    state = snapshots_of(server)
+    state.stop_mode = config.values.get("shutdown-on-sigint", "default")
+
+    def on_sigterm() -> None:
+        state.stop_mode = config.values.get("shutdown-on-sigterm", "default")
+        scope.cancel("SIGTERM")
+
     with trapline.CancelScope() as scope:
         token = current_token()
         previous = None
         if threading_is_main():
-            previous = signal.signal(
-                signal.SIGTERM, lambda *_: token.run_sync_soon(scope.cancel, "SIGTERM")
-            )
+            previous = signal.signal(signal.SIGTERM, lambda *_: token.run_sync_soon(on_sigterm))
         try:
             async with trapline.TaskGroup() as tg:
                 listeners = await tg.start(

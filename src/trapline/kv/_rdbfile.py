@@ -390,6 +390,9 @@ class Snapshots:
         self.stop_decided = False
         self.serving = False
         self.lock: DataDirLock | None = None
+        #: What stopping does, in ``shutdown-on-sigterm``'s words: "default" (save if save
+        #: points are configured), "save" or "nosave" (the command line sets it per signal).
+        self.stop_mode = "default"
         # A SAVE (SHUTDOWN's too) makes a running BGSAVE's file obsolete: it is not renamed in.
         self.generation = 0
         self.rename_lock = threading.Lock()
@@ -526,14 +529,17 @@ def start_persistence(server: Server, tg: trapline.TaskGroup) -> None:
 
 
 def stop_persistence(server: Server) -> None:
-    """When the server stops (after the AOF closed): save if save points are configured, as
-    Redis does on SIGTERM, unless SHUTDOWN decided already; release the lock."""
+    """When the server stops (after the AOF closed): save as ``stop_mode`` says (by default if
+    save points are configured, as Redis does on SIGTERM) unless SHUTDOWN decided already;
+    release the lock."""
     state = snapshots_of(server)
+    mode = state.stop_mode.split()
     try:
         if (
             state.serving
             and not state.stop_decided
-            and server.config.values.get("save", "").strip()
+            and "nosave" not in mode
+            and ("save" in mode or server.config.values.get("save", "").strip())
         ):
             try:
                 state.save()
