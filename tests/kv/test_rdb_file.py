@@ -436,3 +436,32 @@ def test_changes_are_counted_as_redis_counts_them(differ):
     for command in commands:
         differ.check(*command)
         assert _changes(kv) == _changes(redis), command
+
+
+async def test_bgsave_waits_for_an_append_only_file_rewrite(virtual_clock, tmp_path):
+    config = trapline.kv.ServerConfig(dir=str(tmp_path), appendonly="yes")
+    server = trapline.kv.Server(config)
+    state = snapshots_of(server)
+    async with trapline.TaskGroup() as tg:
+        await tg.start(server.serve, "127.0.0.1", 0)
+        client = server.new_client("test")
+        server.execute(client, [b"SET", b"k", b"v"])
+        rewriting = "Background append only file rewriting started"
+        assert server.execute(client, [b"BGREWRITEAOF"]) == rewriting
+        assert server.execute(client, [b"BGSAVE"]) == (
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+            "SCHEDULE in order to schedule a BGSAVE whenever possible."
+        )
+        scheduled = server.execute(client, [b"BGSAVE", b"SCHEDULE"])
+        assert scheduled == "Background saving scheduled"
+        while server.aof.rewrite_buffer is not None or state.saves == 0:
+            await trapline.sleep(0.001)
+        assert (tmp_path / "dump.rdb").exists()
+        tg.cancel_scope.cancel()
+    # With the append-only file on, it is what a restart loads (dump.rdb is not read).
+    (tmp_path / "dump.rdb").write_bytes(b"not an RDB file")
+    again = trapline.kv.Server(config)
+    async with trapline.TaskGroup() as tg:
+        await tg.start(again.serve, "127.0.0.1", 0)
+        assert again.execute(again.new_client("test"), [b"GET", b"k"]) == b"v"
+        tg.cancel_scope.cancel()
