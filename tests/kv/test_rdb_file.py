@@ -465,3 +465,43 @@ async def test_bgsave_waits_for_an_append_only_file_rewrite(virtual_clock, tmp_p
         await tg.start(again.serve, "127.0.0.1", 0)
         assert again.execute(again.new_client("test"), [b"GET", b"k"]) == b"v"
         tg.cancel_scope.cancel()
+
+
+def test_kill_9_during_save_leaves_the_previous_snapshot(tmp_path):
+    import signal
+    import sys
+
+    port = _free_port()
+    command = [sys.executable, "-m", "trapline", "kv", "serve", "--port", str(port)]
+    command += ["--dir", str(tmp_path), "--save", ""]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client = RawClient(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        client.call("SET", "version", "1")
+        assert client.call("SAVE") == b"+OK\r\n"
+        for start in range(0, 200_000, 10_000):
+            pairs = [x for i in range(start, start + 10_000) for x in (f"k{i}", f"value {i}")]
+            assert client.call("MSET", *pairs) == b"+OK\r\n"
+        client.call("SET", "version", "2")
+        client.send(b"SAVE\r\n")  # seconds of work for 200k keys: killed in the middle
+        time.sleep(0.3)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        client.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+    # Whatever the moment, dump.rdb is a whole snapshot: the first, or (if the save won the
+    # race) the second.
+    with Served(tmp_path, save="") as served:
+        version = served.client.call("GET", "version")
+        size = served.client.call("DBSIZE")
+        assert (version, size) in [(b"$1\r\n1\r\n", b":1\r\n"), (b"$1\r\n2\r\n", b":200001\r\n")]
