@@ -208,3 +208,17 @@ def test_monitor_inside_a_transaction_matches_redis(differ):
     differ.check("MULTI")
     differ.check("MONITOR")
     differ.check("EXEC")
+
+
+def test_client_list_flags_a_monitor(kv_port):
+    watcher, other = RawClient(kv_port), RawClient(kv_port)
+    try:
+        watcher.call("MONITOR")
+        watcher_id = watcher.call("CLIENT", "ID")[1:-2]  # allowed to a monitor
+        watcher.read_reply()  # its own CLIENT ID, shown to it
+        listing = parse(other.call("CLIENT", "LIST", "ID", watcher_id))
+        assert b" flags=O " in listing
+        assert b" flags=N " in parse(other.call("CLIENT", "INFO"))
+    finally:
+        watcher.close()
+        other.close()

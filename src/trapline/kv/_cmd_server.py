@@ -150,7 +150,7 @@ def _parse_client_type(name: bytes) -> str:
 
 def client_info_line(client: Client, current: Client | None = None) -> str:
     """One line of CLIENT LIST, in Redis 7.0's format (``current`` is the client asking)."""
-    flags = ""
+    flags = "O" if client in client.server.monitors else ""
     if client.in_pubsub:
         flags += "P"
     if client.multi is not None:
