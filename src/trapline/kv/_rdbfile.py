@@ -17,7 +17,8 @@ Save points (``save "3600 1 300 100 60 10000"``) are checked once a second on th
 as Redis's cron does: a BGSAVE starts when at least N changes were made and more than M seconds
 passed since the last successful save (after a failed one, retried every 5 seconds). Changes
 are counted as Redis counts them for the common writes (elements pushed, keys deleted, members
-added: see ``_REPLY_COUNTS``), one per command otherwise.
+added: see ``_REPLY_COUNTS``), one per command otherwise, and only while save points are set
+(see ``Snapshots.count_changes``).
 
 Two servers must never share a data directory: their append-only files would interleave and
 their snapshots overwrite each other. A server with persistence (``appendonly yes`` or save
@@ -415,6 +416,18 @@ class Snapshots:
             skip, per = counts
             self.dirty += (len(argv) - skip) // per
 
+    def count_changes(self) -> None:
+        """Count changes (hook ``changed`` into the server) exactly while save points are set.
+        A write hook costs every write a call (about 8% of SET's CPU time in the pipelined
+        benchmark), which nothing needs without save points; so then, unlike Redis,
+        ``rdb_changes_since_last_save`` stays 0."""
+        hooks = self.server.write_hooks
+        wanted = bool(self.server.config.values.get("save", "").strip())
+        if wanted and self.changed not in hooks:
+            hooks.append(self.changed)
+        elif not wanted and self.changed in hooks:
+            hooks.remove(self.changed)
+
     def _saved(self, dirty_before: int) -> None:
         server = self.server
         self.dirty -= dirty_before
@@ -477,6 +490,7 @@ class Snapshots:
         self.last_save_clock = trapline.current_time()
         while True:
             await trapline.sleep(1)
+            self.count_changes()  # CONFIG SET save may have turned save points on or off
             if self.bgsave_running or self.busy():
                 continue
             if self.bgsave_scheduled:
@@ -523,7 +537,7 @@ def start_persistence(server: Server, tg: trapline.TaskGroup) -> None:
         state.loaded, state.expired_at_load = load_rdb(server, state.path)
         if state.loaded or state.expired_at_load:
             logger.info("DB loaded from %s: %d keys", state.path, state.loaded)
-    server.write_hooks.append(state.changed)
+    state.count_changes()
     state.serving = True
     tg.spawn(state.cron, name="kv save points")
 
