@@ -1,9 +1,9 @@
 """RDB snapshots (SAVE, BGSAVE, save points, loading ``dump.rdb``) and the data-directory lock.
 
 The file is Redis 7.0's RDB version 10, byte for byte in its framing: ``REDIS0010``, the aux
-fields Redis writes (redis-ver, redis-bits, ctime, used-mem, aof-base), per non-empty database
-SELECTDB and RESIZEDB, each key with EXPIRETIME_MS when it has a TTL, the EOF opcode and a CRC64
-of everything before it. Values use the DUMP encoders of ``_rdb``, so a real redis-server loads
+fields Redis writes (redis-ver, redis-bits, ctime, used-mem: the process's peak resident size
+here, aof-base), per non-empty database SELECTDB and RESIZEDB, each key with EXPIRETIME_MS when
+it has a TTL, the EOF opcode and a CRC64 of everything before it. Values use the DUMP encoders of ``_rdb``, so a real redis-server loads
 a file written here and this server loads one Redis wrote.
 
 A save is atomic: the file is written as ``temp-<pid>.rdb`` in the data directory, fsynced,
@@ -33,6 +33,7 @@ import fcntl
 import functools
 import logging
 import os
+import resource
 import struct
 import threading
 import weakref
@@ -194,7 +195,7 @@ def write_rdb(
     out += _aux(b"redis-ver", REDIS_VERSION.encode())
     out += _aux(b"redis-bits", b"64")
     out += _aux(b"ctime", b"%d" % ctime)
-    out += _aux(b"used-mem", b"%d" % (1 << 20))
+    out += _aux(b"used-mem", b"%d" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10))
     out += _aux(b"aof-base", b"0")
     crc = 0
     try:
