@@ -3,8 +3,9 @@
 The file is Redis 7.0's RDB version 10, byte for byte in its framing: ``REDIS0010``, the aux
 fields Redis writes (redis-ver, redis-bits, ctime, used-mem: the process's peak resident size
 here, aof-base), per non-empty database SELECTDB and RESIZEDB, each key with EXPIRETIME_MS when
-it has a TTL, the EOF opcode and a CRC64 of everything before it. Values use the DUMP encoders of ``_rdb``, so a real redis-server loads
-a file written here and this server loads one Redis wrote.
+it has a TTL, the EOF opcode and a CRC64 of everything before it. Values use the DUMP encoders
+of ``_rdb``, so a real redis-server loads a file written here and this server loads one Redis
+wrote.
 
 A save is atomic: the file is written as ``temp-<pid>.rdb`` in the data directory, fsynced,
 renamed over ``dump.rdb`` and the directory fsynced, so a crash leaves the old snapshot or the
@@ -38,7 +39,7 @@ import struct
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import trapline
@@ -174,6 +175,42 @@ def _aux(name: bytes, value: bytes) -> bytes:
     return bytes([_AUX]) + _string(name, False) + _string(value, False)
 
 
+def encode_rdb(server: Server, data: Snapshot, ctime: int) -> Iterator[bytes | bytearray]:
+    """The RDB file of ``data``, in chunks of about 1 MiB (the last ends with the checksum).
+    Safe in a worker thread: it reads only the snapshot and the server's config."""
+    compress = server.config.values.get("rdbcompression", "yes") == "yes"
+    out = bytearray(b"REDIS%04d" % RDB_VERSION)
+    out += _aux(b"redis-ver", REDIS_VERSION.encode())
+    out += _aux(b"redis-bits", b"64")
+    out += _aux(b"ctime", b"%d" % ctime)
+    out += _aux(b"used-mem", b"%d" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10))
+    out += _aux(b"aof-base", b"0")
+    crc = 0
+    for db_id, items in data:
+        db: Database = server.dbs[db_id]
+        out.append(_SELECTDB)
+        out += _length(db_id)
+        expiring = sum(1 for item in items if item[2] is not None)
+        out.append(_RESIZEDB)
+        out += _length(len(items)) + _length(expiring)
+        for key, value, when in items:
+            if when is not None:
+                out.append(_EXPIRETIME_MS)
+                out += struct.pack("<q", when)
+            body = _serialize(db, key, value)
+            out += body[:1]  # the type byte, then the key, then the value
+            out += _string(key, compress)
+            out += body[1:]
+            if len(out) >= 1 << 20:
+                crc = crc64(out, crc)
+                yield out
+                out = bytearray()
+    out.append(_EOF)
+    crc = crc64(out, crc)
+    out += struct.pack("<Q", crc)
+    yield out
+
+
 def write_rdb(
     path: str,
     server: Server,
@@ -184,45 +221,15 @@ def write_rdb(
     wanted: Callable[[], bool] | None = None,
     lock: threading.Lock | None = None,
 ) -> bool:
-    """Write ``data`` as an RDB file at ``path`` atomically (safe in a worker thread: it reads
-    only the snapshot and the server's config). With ``wanted``, the file replaces ``path``
-    only if ``wanted()`` still says so under ``lock`` (a newer SAVE made it obsolete); returns
-    whether it did."""
+    """Write ``data`` as an RDB file at ``path`` atomically (safe in a worker thread, as
+    ``encode_rdb``). With ``wanted``, the file replaces ``path`` only if ``wanted()`` still
+    says so under ``lock`` (a newer SAVE made it obsolete); returns whether it did."""
     directory = os.path.dirname(os.path.abspath(path))
     temp = os.path.join(directory, temp_name or f"temp-{os.getpid()}.rdb")
-    compress = server.config.values.get("rdbcompression", "yes") == "yes"
-    out = bytearray(b"REDIS%04d" % RDB_VERSION)
-    out += _aux(b"redis-ver", REDIS_VERSION.encode())
-    out += _aux(b"redis-bits", b"64")
-    out += _aux(b"ctime", b"%d" % ctime)
-    out += _aux(b"used-mem", b"%d" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10))
-    out += _aux(b"aof-base", b"0")
-    crc = 0
     try:
         with open(temp, "wb") as file:
-            for db_id, items in data:
-                db: Database = server.dbs[db_id]
-                out.append(_SELECTDB)
-                out += _length(db_id)
-                expiring = sum(1 for item in items if item[2] is not None)
-                out.append(_RESIZEDB)
-                out += _length(len(items)) + _length(expiring)
-                for key, value, when in items:
-                    if when is not None:
-                        out.append(_EXPIRETIME_MS)
-                        out += struct.pack("<q", when)
-                    body = _serialize(db, key, value)
-                    out += body[:1]  # the type byte, then the key, then the value
-                    out += _string(key, compress)
-                    out += body[1:]
-                    if len(out) >= 1 << 20:
-                        crc = crc64(out, crc)
-                        file.write(out)
-                        out.clear()
-            out.append(_EOF)
-            crc = crc64(out, crc)
-            out += struct.pack("<Q", crc)
-            file.write(out)
+            for chunk in encode_rdb(server, data, ctime):
+                file.write(chunk)
             file.flush()
             os.fsync(file.fileno())
         with lock or contextlib.nullcontext():
