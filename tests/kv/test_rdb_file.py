@@ -513,3 +513,37 @@ def test_kill_9_during_save_leaves_the_previous_snapshot(tmp_path):
         version = served.client.call("GET", "version")
         size = served.client.call("DBSIZE")
         assert (version, size) in [(b"$1\r\n1\r\n", b":1\r\n"), (b"$1\r\n2\r\n", b":200001\r\n")]
+
+
+def test_redis_cli_rdb_downloads_a_snapshot(tmp_path):
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli is not installed")
+    with Served(tmp_path / "server") as served:
+        fill(served.client)
+        expected = contents(served.client)
+        target = tmp_path / "copy" / "dump.rdb"
+        target.parent.mkdir()
+        done = subprocess.run(
+            [cli, "-p", str(served.thread.port), "--rdb", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Transfer finished with success" in done.stderr + done.stdout
+        # The connection that asked is closed; the server goes on serving the others.
+        assert served.client.call("PING") == b"+PONG\r\n"
+        bad = served.client.call("REPLCONF", "nosuch", "1")
+        assert bad == b"-ERR Unrecognized REPLCONF option: nosuch\r\n"
+    with Served(tmp_path / "copy") as copy:
+        assert contents(copy.client) == expected
+
+
+def test_replconf_replies_as_redis(differ):
+    differ.check("REPLCONF", "capa", "eof")
+    differ.check("REPLCONF", "capa", "eof", "capa", "psync2")
+    differ.check("REPLCONF", "listening-port", "6380")
+    differ.check("REPLCONF", "capa")
+    differ.check("REPLCONF", "nosuch", "1")
+    differ.check("REPLCONF")

@@ -16,7 +16,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import _cmd_command, _cmd_config, _cmd_info  # noqa: F401 - register their commands
+from . import _cmd_command, _cmd_config, _cmd_info, _cmd_sync  # noqa: F401 - register their commands
 from ._cmd_info import REDIS_VERSION
 from ._cmd_pubsub import help_reply
 from ._cmd_tx import unwatch_all
