@@ -36,20 +36,6 @@ async def own_kv_server():
         tg.cancel_scope.cancel()
 
 
-def server_forgets_closed_blocked_clients(request, server):
-    """trapline.kv does not yet notice that a blocked client's connection closed (its
-    connection task parks without reading), so it keeps it blocked and later pops an element
-    for it: the element is lost. Real Redis drops the client at once."""
-    if server is own_kv_server:
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="trapline.kv server: a closed blocked client stays blocked", strict=False
-            )
-        )
-        return False
-    return True
-
-
 async def read_command(stream):
     """One RESP command from a client, or None at end of stream."""
     try:
@@ -228,14 +214,7 @@ BLOCKING_CALLS = {
 
 @pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("call", BLOCKING_CALLS)
-async def test_cancelled_blocking_pop_leaves_nothing_waiting_on_the_server(
-    request, server, call, protocol
-):
-    if not server_forgets_closed_blocked_clients(request, server) and call not in (
-        "blpop",
-        "bzmpop",
-    ):
-        pytest.skip("one list and one sorted-set pop are enough to show the server gap")
+async def test_cancelled_blocking_pop_leaves_nothing_waiting_on_the_server(server, call, protocol):
     async with server() as url, trapline.kv.connect(url, protocol=protocol) as db:
         await db.delete("bq", "bq2", "bz", "dst")
         with trapline.move_on_after(0.05) as scope:
@@ -257,8 +236,7 @@ async def test_cancelled_blocking_pop_leaves_nothing_waiting_on_the_server(
         await db.delete("bq", "bz")
 
 
-async def test_many_cancelled_blocking_pops_in_parallel(request, server):
-    server_forgets_closed_blocked_clients(request, server)
+async def test_many_cancelled_blocking_pops_in_parallel(server):
     async with server() as url, trapline.kv.connect(url, max_connections=20) as db:
         await db.delete("many")
         with trapline.move_on_after(0.1):

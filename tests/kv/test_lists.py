@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from conftest import encode_command, own_server_fixtures
+from conftest import RawClient, encode_command, own_server_fixtures
 
 import trapline
 import trapline.kv
@@ -678,3 +678,45 @@ def test_a_push_serves_blocked_clients_before_the_next_pipelined_command(differ)
         replies.append((client.read_reply(), client.read_reply()))
     assert replies[0] == replies[1] == (b":1\r\n", b"$-1\r\n")
     assert blocked[0].read_reply() == blocked[1].read_reply() == b"*2\r\n$2\r\npk\r\n$1\r\na\r\n"
+
+
+def _blocked_clients(client):
+    info = client.call("INFO", "clients").decode()
+    return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+
+@pytest.mark.parametrize("which", ["redis", "trapline.kv"])
+def test_a_blocked_client_that_hangs_up_is_served_nothing(which, redis_port, kv_port):
+    """A client closes its connection while blocked in BLPOP: the server forgets it at once,
+    and a later push is not popped for nobody (the element would be lost)."""
+    port = redis_port if which == "redis" else kv_port
+    other = RawClient(port)
+    try:
+        other.call("DEL", "hangup")
+        gone = RawClient(port)
+        gone.send(encode_command("BLPOP", "hangup", 0))
+        deadline = time.monotonic() + 5
+        while _blocked_clients(other) != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        gone.close()
+        while _blocked_clients(other) != 0:
+            assert time.monotonic() < deadline, "the closed client is still blocked"
+            time.sleep(0.005)
+        assert other.call("RPUSH", "hangup", "x") == b":1\r\n"
+        assert other.call("LRANGE", "hangup", 0, -1) == b"*1\r\n$1\r\nx\r\n"
+    finally:
+        other.close()
+
+
+def test_commands_pipelined_behind_a_blocking_pop_wait_for_it(differ):
+    """Bytes behind the blocking command are not mistaken for a hang-up: they run after it."""
+    redis, kv = differ.connection()
+    other_redis, other_kv = differ.connection()
+    for client, other in ((redis, other_redis), (kv, other_kv)):
+        other.call("DEL", "behind")
+        client.send(encode_command("BLPOP", "behind", 0) + encode_command("PING"))
+        time.sleep(0.05)  # blocked by now (were it not, BLPOP would just find the element)
+        assert other.call("RPUSH", "behind", "v") == b":1\r\n"
+        assert client.read_reply() == b"*2\r\n$6\r\nbehind\r\n$1\r\nv\r\n"
+        assert client.read_reply() == b"+PONG\r\n"

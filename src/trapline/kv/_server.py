@@ -12,12 +12,20 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, final
 
 import trapline
-from trapline.lowlevel import ParkingLot, Task, current_task, park, reschedule
+from trapline.lowlevel import (
+    Abort,
+    ParkingLot,
+    Task,
+    current_task,
+    park,
+    reschedule,
+)
 
 from . import _registry  # noqa: F401 - registers the commands
 from ._cmd_monitor import keyspace_refused, trace, tracing
@@ -27,6 +35,8 @@ from ._db import CommandError, Database
 from ._resp import Error, ProtocolError, RequestParser, Simple, encode
 
 __all__ = ["Client", "Server", "ServerConfig"]
+
+_MSG_PEEK = socket.MSG_PEEK
 
 logger = logging.getLogger("trapline.kv")
 
@@ -123,6 +133,10 @@ class Client:
         self.send_done = ParkingLot("kv client: waiting to write")
         #: Cancels this client's connection (set while it is being served).
         self.scope: trapline.CancelScope | None = None
+        #: The connection's task group and socket (while served): a blocked client's hang-up
+        #: is watched for from a task of that group (see ``Server.block``).
+        self.group: trapline.TaskGroup | None = None
+        self.sock: Any = None
 
     @property
     def in_pubsub(self) -> bool:
@@ -384,6 +398,15 @@ class Server:
         for slot in waiter.slots:
             self.blocked_on.setdefault(slot, {})[waiter] = None
         client.blocked = True
+
+        def abort(task: Task) -> Abort:
+            # Timed out or hung up: from now on nothing may be served to this waiter (an
+            # element popped for it would be lost), even later in this same loop pass.
+            waiter.task = None
+            self._unblock(waiter)
+            return Abort.SUCCEEDED
+
+        watch = None
         try:
             # The client's earlier replies were flushed before it got here, which is a
             # checkpoint: a key may have been filled meanwhile, so look once more.
@@ -394,12 +417,35 @@ class Server:
             deadline = trapline.current_time() + (
                 (blocked.deadline_ms - self.now_ms()) / 1000 if blocked.deadline_ms else 1e18
             )
-            with trapline.move_on_at(deadline):
-                return await park(_BlockedReason(blocked.keys))
+            with trapline.move_on_at(deadline) as wait:
+                if client.group is not None and client.sock is not None:
+                    watch = trapline.CancelScope()
+                    client.group.spawn(
+                        self._watch_hangup, client, watch, wait, name=f"kv client {client.id}"
+                    )
+                return await park(_BlockedReason(blocked.keys), abort)
             return blocked.on_timeout
         finally:
+            if watch is not None:
+                watch.cancel()  # its wait is undone at once: the socket is free for our reads
             client.blocked = False
             self._unblock(waiter)
+
+    async def _watch_hangup(
+        self, client: Client, watch: trapline.CancelScope, wait: trapline.CancelScope
+    ) -> None:
+        """While ``client`` is blocked, notice if it hangs up, as Redis does (it keeps reading a
+        blocked client's socket): the wait ends at once, so no element is popped for nobody.
+        Bytes waiting behind the blocking command (a pipeline) are left for the client's own
+        loop; the watch then stops, since the socket stays readable."""
+        with watch:
+            try:
+                data = await client.sock.recv(1, _MSG_PEEK)  # trapline's socket: waits for it
+            except OSError:
+                data = b""  # reset by the peer: gone as well
+            if not data:
+                client.closing = True
+                wait.cancel()
 
     def _unblock(self, waiter: _Waiter) -> None:
         for slot in waiter.slots:
@@ -473,7 +519,7 @@ class Server:
             return
         client = self.new_client(address)
         try:
-            sock = stream.socket  # type: ignore[attr-defined]
+            sock = client.sock = stream.socket  # type: ignore[attr-defined]
             client.fd = sock.fileno()
             local = sock.getsockname()
             client.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else "?:0"
@@ -482,13 +528,14 @@ class Server:
         try:
             async with trapline.TaskGroup() as tg:
                 client.scope = tg.cancel_scope
+                client.group = tg
                 tg.spawn(self._pusher, client, stream, name=f"kv pusher {client.id}")
                 await self._serve(client, stream)
                 tg.cancel_scope.cancel()
         except* (trapline.BrokenResourceError, trapline.ClosedResourceError):
             pass  # the client hung up or reset the connection: a normal disconnect
         finally:
-            client.scope = None
+            client.scope = client.group = client.sock = None
             self.drop_client(client)
 
     async def _pusher(self, client: Client, stream: trapline.Stream) -> None:
